@@ -1,0 +1,105 @@
+"""The one scoping rule: a user sees their own subtree and nothing else.
+
+Every model that holds scoped data uses `ScopedQuerySet` and names, in `scope_path_field`, the
+lookup that reaches the materialised path of the area it belongs to (`"path"` on Area,
+`"area__path"` on a household). A role assignment on an area grants that area's subtree; a role
+assignment on a handling unit grants the areas the unit covers. Models may also require a
+capability (`scope_capability = "registry.view"`): roles without it see nothing.
+
+Views and API handlers never filter by hand: they call `Model.objects.visible_to(user)` and
+`get_visible_or_404`, so a hidden object is indistinguishable from a missing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.db.models import Q
+from django.http import Http404
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool = False
+    area_paths: tuple[str, ...] = ()
+    unit_ids: tuple[int, ...] = ()
+    roles: frozenset[str] = field(default_factory=frozenset)
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+
+    def can(self, capability: str) -> bool:
+        return self.everything or capability in self.capabilities
+
+    def covers_path(self, path: str) -> bool:
+        """True when an object at area path `path` lies inside this scope."""
+        return self.everything or any(path.startswith(p) for p in self.area_paths)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.everything and not self.area_paths and not self.unit_ids
+
+
+NOBODY = Scope()
+
+
+def scope_of(user) -> Scope:
+    """The scope of `user`, computed once per request and cached on the user object."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NOBODY
+    cached = getattr(user, "_civicgrid_scope", None)
+    if cached is not None:
+        return cached
+    from civicgrid.accounts.selectors import compute_scope
+
+    scope = compute_scope(user)
+    user._civicgrid_scope = scope
+    return scope
+
+
+def forget_scope(user) -> None:
+    """Drop the cached scope (after a role assignment changed)."""
+    if hasattr(user, "_civicgrid_scope"):
+        del user._civicgrid_scope
+
+
+def _minimal_paths(paths) -> tuple[str, ...]:
+    """Drop paths already covered by a shorter one, so the SQL stays small."""
+    result: list[str] = []
+    for path in sorted(set(paths), key=len):
+        if not any(path.startswith(p) for p in result):
+            result.append(path)
+    return tuple(result)
+
+
+def scope_filter(scope: Scope, path_field: str) -> Q | None:
+    """A Q selecting rows whose `path_field` lies in the scope; None means 'everything'."""
+    if scope.everything:
+        return None
+    paths = _minimal_paths(scope.area_paths)
+    if not paths:
+        return Q(pk__in=[])
+    q = Q()
+    for path in paths:
+        q |= Q(**{f"{path_field}__startswith": path})
+    return q
+
+
+class ScopedQuerySet(models.QuerySet):
+    def visible_to(self, user, capability: str | None = None):
+        """Rows of this queryset that `user` may see (optionally: and act on with `capability`)."""
+        scope = scope_of(user)
+        required = capability or getattr(self.model, "scope_capability", None)
+        if required and not scope.can(required):
+            return self.none()
+        if scope.everything:
+            return self
+        q = scope_filter(scope, self.model.scope_path_field)
+        return self.filter(q)
+
+
+def get_visible_or_404(queryset, user, capability: str | None = None, **lookup):
+    """Fetch one object the user may see; anything else (missing or hidden) is a 404."""
+    try:
+        return queryset.visible_to(user, capability).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

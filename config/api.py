@@ -1,0 +1,23 @@
+"""The one NinjaAPI, mounted at /api/v1. Each app contributes a router from its api.py."""
+
+from ninja import NinjaAPI
+
+from civicgrid.core.api import install_error_handlers, session_or_token
+
+api = NinjaAPI(
+    title="CivicGrid API",
+    version="1",
+    description="Grid registry, locator and (later) the request loop. "
+    "Authenticate with a session (browser) or `Authorization: Bearer <token>`.",
+    auth=session_or_token,
+    urls_namespace="api",
+)
+install_error_handlers(api)
+
+from civicgrid.areas.api import router as areas_router  # noqa: E402
+from civicgrid.core.api import router as core_router  # noqa: E402
+from civicgrid.registry.api import router as registry_router  # noqa: E402
+
+api.add_router("/", core_router)
+api.add_router("/", areas_router)
+api.add_router("/", registry_router)

@@ -1,0 +1,155 @@
+"""CivicGrid settings: everything comes from CIVICGRID_* environment variables.
+
+Defaults are safe for the embedded demo (SQLite under var/, DEBUG on only for localhost).
+A bad value raises ConfigError at import time, so the process refuses to start.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from config.env import (
+    ConfigError,
+    env_bool,
+    env_database,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("CIVICGRID_VAR_DIR", str(BASE_DIR / "var")))
+
+try:
+    DEBUG = env_bool("CIVICGRID_DEBUG", False)
+    SECRET_KEY = env_str("CIVICGRID_SECRET_KEY", "")
+    if not SECRET_KEY:
+        if not DEBUG and env_bool("CIVICGRID_REQUIRE_SECRET_KEY", False):
+            raise ConfigError("CIVICGRID_SECRET_KEY must be set in production.")
+        # Demo default: fine on a laptop, refused by `check --deploy` in production.
+        SECRET_KEY = "civicgrid-demo-insecure-key-change-me"
+    elif len(SECRET_KEY) < 32:
+        raise ConfigError("CIVICGRID_SECRET_KEY must be at least 32 characters long.")
+    ALLOWED_HOSTS = env_list("CIVICGRID_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+    DATABASES = {
+        "default": env_database(
+            "CIVICGRID_DATABASE_URL", f"sqlite:///{VAR_DIR / 'civicgrid.sqlite3'}"
+        )
+    }
+    # Locator: how far (metres) a point in a gap between grids may be from the nearest grid
+    # and still be assigned to it, and how often (seconds) a process re-checks the area version.
+    LOCATOR_GAP_TOLERANCE_M = env_float("CIVICGRID_LOCATOR_GAP_TOLERANCE_M", 50.0, minimum=0)
+    LOCATOR_VERSION_CHECK_SECONDS = env_float(
+        "CIVICGRID_LOCATOR_VERSION_CHECK_SECONDS", 1.0, minimum=0
+    )
+    # A child polygon may stick out of its parent by this much (metres) and still be "inside".
+    AREA_CONTAINMENT_TOLERANCE_M = env_float(
+        "CIVICGRID_AREA_CONTAINMENT_TOLERANCE_M", 5.0, minimum=0
+    )
+    # Coverage report thresholds (格不漏户): staff per grid.
+    COVERAGE_MIN_STAFF = env_int("CIVICGRID_COVERAGE_MIN_STAFF", 3, minimum=0)
+    COVERAGE_MAX_STAFF = env_int("CIVICGRID_COVERAGE_MAX_STAFF", 5, minimum=1)
+    IMPORT_MAX_BYTES = env_int("CIVICGRID_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+    MAP_TILE_URL = env_str("CIVICGRID_MAP_TILE_URL", "")
+    MAP_TILE_ATTRIBUTION = env_str("CIVICGRID_MAP_TILE_ATTRIBUTION", "")
+    API_RATE_LIMIT_PER_MINUTE = env_int("CIVICGRID_API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
+except ConfigError as exc:
+    sys.stderr.write(f"CivicGrid configuration error: {exc}\n")
+    raise
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"].setdefault("OPTIONS", {})
+    # WAL lets the web server read while an import writes; the timeout avoids "database is locked".
+    DATABASES["default"]["OPTIONS"].update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "civicgrid.core",
+    "civicgrid.accounts",
+    "civicgrid.areas",
+    "civicgrid.registry",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "civicgrid.core.context_processors.civicgrid",
+            ],
+        },
+    },
+]
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+# Front-end libraries come from npm (package.json), never from a CDN: the machine has no internet.
+STATICFILES_DIRS = [
+    ("vendor/leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]
+STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.exists()]
+MEDIA_ROOT = VAR_DIR / "media"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("CIVICGRID_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,41 @@
+"""Shared fixtures: a small town and the personas who work in it (tests/builders.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from civicgrid.areas import locator
+from tests.builders import PERSONAS, Town, build_user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_locator(settings):
+    # Tests change areas inside transactions that roll back; never reuse an index across tests.
+    settings.LOCATOR_VERSION_CHECK_SECONDS = 0
+    locator.invalidate()
+    yield
+    locator.invalidate()
+
+
+@pytest.fixture
+def town(db) -> Town:
+    return Town()
+
+
+@pytest.fixture
+def personas(town) -> dict:
+    """Users of every role, scoped inside street A / community A1 / grid A1-1, plus an outsider
+    (no role) and an administrator."""
+    targets = {
+        "district": town.district,
+        "street": town.streets["A"],
+        "community": town.communities["A1"],
+        "grid": town.grids["A1-1"],
+    }
+    users = {
+        name: build_user(name, role=role, area=targets[level])
+        for name, (role, level) in PERSONAS.items()
+    }
+    users["outsider"] = build_user("outsider")
+    users["admin"] = build_user("admin", is_superuser=True, is_staff=True)
+    return users
