@@ -114,6 +114,9 @@ class AreaParentLink(models.Model):
         verbose_name = _("parent history")
         verbose_name_plural = _("parent history")
 
+    def __str__(self) -> str:
+        return f"{self.area_id} -> {self.parent_id} ({self.valid_from}..{self.valid_to or ''})"
+
 
 class AreaChange(models.Model):
     """A recorded change of the tree (merge, split, re-parent ...) with its effective date."""
@@ -146,3 +149,6 @@ class AreaRevision(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"area revision {self.value}"
