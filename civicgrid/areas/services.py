@@ -12,14 +12,11 @@ from civicgrid.areas.choices import ALLOWED_CHILDREN, ChangeKind, GridLayer, Lev
 from civicgrid.areas.geometry import GeometryError, parse_geometry, size_m2
 from civicgrid.areas.models import Area, AreaChange, AreaParentLink, AreaRevision
 from civicgrid.core import audit, clock
+from civicgrid.core.errors import ServiceError
 
 
-class AreaError(ValueError):
+class AreaError(ServiceError):
     """A change to the tree we refuse; `field` names the input at fault when there is one."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.field = field
 
 
 def bump_revision() -> None:
