@@ -43,6 +43,7 @@ class AuditEntry(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_path_field = "area_path"
+    scope_capability = "audit.view"
 
     class Meta:
         ordering = ["-at", "-id"]
