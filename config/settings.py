@@ -48,6 +48,9 @@ try:
     AREA_CONTAINMENT_TOLERANCE_M = env_float(
         "CIVICGRID_AREA_CONTAINMENT_TOLERANCE_M", 5.0, minimum=0
     )
+    # Gaps between sibling areas and overlaps smaller than this (m²) are digitising slivers, not
+    # findings: the sibling report, boundary imports and split checks ignore them.
+    AREA_GAP_MIN_M2 = env_float("CIVICGRID_AREA_GAP_MIN_M2", 50.0, minimum=0)
     # Coverage report thresholds (格不漏户): staff per grid.
     COVERAGE_MIN_STAFF = env_int("CIVICGRID_COVERAGE_MIN_STAFF", 3, minimum=0)
     COVERAGE_MAX_STAFF = env_int("CIVICGRID_COVERAGE_MAX_STAFF", 5, minimum=1)
