@@ -14,10 +14,12 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 
+from civicgrid.accounts.api import router as accounts_router  # noqa: E402
 from civicgrid.areas.api import router as areas_router  # noqa: E402
 from civicgrid.core.api import router as core_router  # noqa: E402
 from civicgrid.registry.api import router as registry_router  # noqa: E402
 
 api.add_router("/", core_router)
+api.add_router("/", accounts_router)
 api.add_router("/", areas_router)
 api.add_router("/", registry_router)
