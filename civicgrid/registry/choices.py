@@ -105,3 +105,59 @@ class ImportStatus(models.TextChoices):
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed (nothing written)")
     CHECKED = "checked", _("Dry run finished")
+
+
+# Chinese names used in spreadsheets (import and export). The first name of each entry is the
+# one we write; every name listed is accepted on import.
+GENDER_ZH = {Gender.MALE: "男", Gender.FEMALE: "女"}
+
+RELATION_ZH: dict[str, tuple[str, ...]] = {
+    Relation.HEAD: ("户主", "本人"),
+    Relation.SPOUSE: ("配偶", "妻", "夫", "妻子", "丈夫"),
+    Relation.CHILD: ("子女", "子", "女", "儿子", "女儿"),
+    Relation.PARENT: ("父母", "父亲", "母亲"),
+    Relation.GRANDCHILD: ("孙子女", "孙子", "孙女", "外孙子女"),
+    Relation.SIBLING: ("兄弟姐妹", "兄弟", "姐妹"),
+    Relation.TENANT: ("租户", "租客"),
+    Relation.OTHER: ("其他",),
+}
+
+POPULATION_TYPE_ZH: dict[str, tuple[str, ...]] = {
+    PopulationType.REGISTERED: ("户籍", "户籍人口", "常住"),
+    PopulationType.FLOATING: ("流动", "流动人口"),
+}
+
+HOUSEHOLD_TYPE_ZH: dict[str, tuple[str, ...]] = {
+    HouseholdType.OWNER: ("自住",),
+    HouseholdType.RENTED: ("出租",),
+    HouseholdType.EMPTY: ("空置",),
+    HouseholdType.BUSINESS: ("经营", "商用"),
+}
+
+TAG_ZH: dict[str, tuple[str, ...]] = {
+    ResidentTag.DISABLED: ("残疾人", "残疾"),
+    ResidentTag.LOW_INCOME: ("低保", "低保户"),
+    ResidentTag.LIVING_ALONE: ("独居", "独居老人"),
+    ResidentTag.EMPTY_NEST: ("空巢", "空巢老人"),
+    ResidentTag.RETIRED: ("退休", "退休人员"),
+    ResidentTag.VETERAN: ("退役军人",),
+    ResidentTag.LEFT_BEHIND_CHILD: ("留守儿童",),
+    ResidentTag.SERIOUS_ILLNESS: ("大病", "重病"),
+    ResidentTag.ECONOMIC_HARDSHIP: ("困难", "经济困难"),
+    ResidentTag.RELEASED_PRISONER: ("刑满释放", "刑满释放人员"),
+    ResidentTag.COMMUNITY_CORRECTION: ("社区矫正", "社区矫正对象"),
+    ResidentTag.DRUG_USE: ("吸毒", "吸毒人员"),
+    ResidentTag.MENTAL_DISORDER: ("精神障碍", "严重精神障碍患者"),
+}
+ELDERLY_ZH = ("60岁以上老人", "老年人", "老人", "高龄老人")
+
+
+def zh_name(table: dict[str, tuple[str, ...]], code: str) -> str:
+    """The Chinese name written to spreadsheets for `code` (the code itself if unknown)."""
+    names = table.get(code)
+    return names[0] if names else code
+
+
+def zh_lookup(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Chinese name (any accepted spelling) -> code, for reading spreadsheets."""
+    return {name: code for code, names in table.items() for name in names}

@@ -19,10 +19,11 @@ def id_check_digit(first17: str) -> str:
     return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
-def parse_id_number(value: str) -> tuple[str, dt.date, str]:
+def parse_id_number(value: str, today: dt.date | None = None) -> tuple[str, dt.date, str]:
     """Validate an 18-digit ID number; return (normalised value, birth date, gender).
 
-    Raises InvalidIdentifier with a reason a clerk can act on.
+    A birth date after `today` (default: the project clock's today) is impossible. Raises
+    InvalidIdentifier with a reason a clerk can act on.
     """
     text = (value or "").strip().upper().replace(" ", "")
     if not ID_PATTERN.match(text):
@@ -31,7 +32,11 @@ def parse_id_number(value: str) -> tuple[str, dt.date, str]:
         birth = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
         raise InvalidIdentifier("ID number contains an impossible birth date.") from None
-    if birth.year < 1880 or birth > dt.date.today():
+    if today is None:
+        from civicgrid.core import clock
+
+        today = clock.today()
+    if birth.year < 1880 or birth > today:
         raise InvalidIdentifier("ID number contains an impossible birth date.")
     if id_check_digit(text[:17]) != text[17]:
         raise InvalidIdentifier("ID number check digit is wrong (GB 11643).")
@@ -44,6 +49,33 @@ def make_id_number(region: str, birth: dt.date, sequence: int, gender: str) -> s
     seq = (sequence % 500) * 2 + (1 if gender == "male" else 0)
     first17 = f"{region[:6]:0<6}{birth:%Y%m%d}{seq:03d}"
     return first17 + id_check_digit(first17)
+
+
+# Mainland mobile numbers: 11 digits starting 13-19. Landlines: a 3- or 4-digit area code
+# starting with 0, then 7 or 8 digits, optionally an extension ("028-85123456-801").
+MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE_PATTERN = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+_PHONE_NOISE = str.maketrans("", "", " ()（）")
+
+
+def normalise_phone(value: str) -> str:
+    """Validate a phone number; return it without spaces or a +86 prefix ("" stays "").
+
+    Raises InvalidIdentifier unless it is an 11-digit mainland mobile number or a landline.
+    """
+    text = (value or "").strip().translate(_PHONE_NOISE).replace("－", "-")
+    if not text:
+        return ""
+    if text.startswith("+86"):
+        text = text[3:].lstrip("-")
+    elif text.startswith("86") and len(text) == 13:
+        text = text[2:]
+    if MOBILE_PATTERN.match(text) or LANDLINE_PATTERN.match(text):
+        return text
+    raise InvalidIdentifier(
+        "Phone must be an 11-digit mobile number (13812345678) or a landline with its area "
+        "code (028-85123456)."
+    )
 
 
 CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
