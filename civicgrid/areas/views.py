@@ -1,0 +1,187 @@
+"""Area pages: the tree with its map, area and grid detail, the locate panel, grid GeoJSON."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from civicgrid.areas import locator, selectors
+from civicgrid.areas.choices import Level
+from civicgrid.areas.forms import LayerForm, LocateForm
+from civicgrid.areas.models import Area
+from civicgrid.areas.validation import sibling_report
+from civicgrid.core.errors import PermissionDeniedError
+from civicgrid.core.scoping import get_visible_or_404, scope_of
+from civicgrid.registry.coverage import coverage_report
+from civicgrid.registry.models import Building, GridAssignment
+
+
+def scope_roots(user) -> list[dict]:
+    """The top areas of the user's scope (tree nodes without their children)."""
+    return selectors.area_tree(user, max_depth=0)
+
+
+@login_required
+@require_GET
+def tree(request: HttpRequest) -> HttpResponse:
+    """The area tree (children load lazily) beside the grid map with its locate panel.
+
+    Roles without areas.view (residents) get the map and the address search only.
+    """
+    scope = scope_of(request.user)
+    can_view = scope.can("areas.view")
+    layer_form = LayerForm(request.GET or None)
+    layer = layer_form.layer_or_default()
+    return render(
+        request,
+        "areas/tree.html",
+        {
+            "can_view_areas": can_view,
+            "roots": scope_roots(request.user) if can_view else [],
+            "layer_form": layer_form,
+            "layer": layer,
+            "geojson_url": _geojson_url(None, layer) if can_view else "",
+        },
+    )
+
+
+@login_required
+@require_GET
+def children(request: HttpRequest, pk: int) -> HttpResponse:
+    """The tree nodes under one area (an htmx fragment)."""
+    area = get_visible_or_404(Area.objects.current(), request.user, pk=pk)
+    nodes = selectors.children_of(request.user, area).annotate(
+        child_count=Count("children", filter=Q(children__valid_to__isnull=True))
+    )
+    return render(request, "areas/_tree_nodes.html", {"nodes": nodes})
+
+
+def _geojson_url(area: Area | None, layer: str, *, all_grids: bool = False) -> str:
+    query = urlencode({"layer": layer, **({"all": "1"} if all_grids else {})})
+    if area is None:
+        return f"{reverse('areas:grids_geojson')}?{query}"
+    return f"{reverse('areas:area_grids_geojson', args=[area.pk])}?{query}"
+
+
+@login_required
+@require_GET
+def grids_geojson(request: HttpRequest, pk: int | None = None) -> JsonResponse:
+    """Boundaries as a GeoJSON FeatureCollection, from areas.selectors.grids_geojson.
+
+    With `pk`: the areas one level under it, or with `all=1` every grid of the layer under
+    it (a grid's own page asks for itself this way). Without `pk`: every grid of the layer
+    in the user's scope.
+    """
+    layer = LayerForm(request.GET).layer_or_default()
+    if pk is not None:
+        parent = get_visible_or_404(Area.objects.all(), request.user, pk=pk)
+        data = selectors.grids_geojson(
+            request.user, parent, layer, all_grids=request.GET.get("all") == "1"
+        )
+        return JsonResponse(data, content_type="application/geo+json")
+    roots = Area.objects.visible_to(request.user).filter(
+        id__in=[node["id"] for node in scope_roots(request.user)]
+    )
+    features: list = []
+    for root in roots.order_by("code"):
+        features += selectors.grids_geojson(request.user, root, layer, all_grids=True)["features"]
+    return JsonResponse(
+        {"type": "FeatureCollection", "features": features}, content_type="application/geo+json"
+    )
+
+
+@login_required
+@require_GET
+def locate(request: HttpRequest) -> HttpResponse:
+    """The locate panel: which grid, community, street and district a point or address is in.
+
+    The chain names are shown to anyone signed in (a resident finds their grid this way);
+    only areas inside the user's scope are links.
+    """
+    form = LocateForm(request.GET)
+    context: dict = {"form": form}
+    if form.is_valid():
+        data = form.cleaned_data
+        if form.has_point:
+            location = locator.locate(data["lat"], data["lon"], layer=data["layer"])
+            context["point"] = (data["lat"], data["lon"])
+        else:
+            location = locator.locate_address(data["address"], layer=data["layer"])
+        openable = set(
+            Area.objects.visible_to(request.user)
+            .filter(id__in=[ref.id for ref in location.chain])
+            .values_list("id", flat=True)
+        )
+        context["location"] = location
+        context["chain"] = [
+            {
+                "id": ref.id,
+                "code": ref.code,
+                "name": ref.name,
+                "level": ref.level,
+                "visible": ref.id in openable,
+            }
+            for ref in location.chain
+        ]
+    return render(request, "areas/_locate_panel.html", context)
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One area: its chain, children, staff, buildings, registry counts and sibling check."""
+    user = request.user
+    area = get_visible_or_404(Area.objects.select_related("parent", "successor"), user, pk=pk)
+    scope = scope_of(user)
+    layer = LayerForm(request.GET).layer_or_default()
+    kids = list(selectors.children_of(user, area))
+    report = None
+    if scope.can("registry.view"):
+        try:
+            report = coverage_report(user, area)
+        except (Http404, PermissionDeniedError):
+            report = None
+    context = {
+        "area": area,
+        "layer": layer,
+        "children": children_rows(kids, report),
+        "report": report,
+        "siblings": sibling_report(area, layer) if kids else None,
+        "geojson_url": _geojson_url(area, layer, all_grids=area.level == Level.GRID),
+        "is_grid": area.level == Level.GRID,
+    }
+    if area.level == Level.GRID:
+        context["staff"] = (
+            GridAssignment.objects.visible_to(user)
+            .filter(grid=area)
+            .select_related("worker")
+            .order_by("post", "worker__username")
+        )
+        context["buildings"] = Building.objects.visible_to(user).filter(grid=area)[:200]
+        context["building_count"] = Building.objects.visible_to(user).filter(grid=area).count()
+    return render(request, "areas/detail.html", context)
+
+
+def children_rows(kids: list[Area], report) -> list[dict]:
+    """Each child with its households, residents and grid counts from the coverage report."""
+    if report is None:
+        return [{"area": kid} for kid in kids]
+    paths = dict(Area.objects.filter(id__in=[g.id for g in report.grids]).values_list("id", "path"))
+    rows = []
+    for kid in kids:
+        under = [g for g in report.grids if paths.get(g.id, "").startswith(kid.path)]
+        rows.append(
+            {
+                "area": kid,
+                "grids": len(under),
+                "households": sum(g.households for g in under),
+                "residents": sum(g.residents for g in under),
+                "unstaffed": sum(1 for g in under if g.staff == 0),
+            }
+        )
+    return rows

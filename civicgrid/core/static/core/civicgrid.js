@@ -1,0 +1,39 @@
+/* CivicGrid: the few behaviours the pages need beyond htmx. */
+(function () {
+  "use strict";
+
+  // Collapsible navigation on narrow screens.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-nav-toggle]");
+    if (!toggle) return;
+    var nav = document.getElementById(toggle.getAttribute("aria-controls"));
+    var open = nav.classList.toggle("open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
+  // Area tree: a node's children are fetched once by htmx, then only shown or hidden.
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-tree-toggle]");
+    if (!toggle) return;
+    var list = document.getElementById(toggle.getAttribute("aria-controls"));
+    var expanded = toggle.getAttribute("aria-expanded") === "true";
+    if (expanded) {
+      list.hidden = true;
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.textContent = "+";
+    } else {
+      list.hidden = false;
+      toggle.setAttribute("aria-expanded", "true");
+      toggle.textContent = "−";
+      if (!list.dataset.loaded) {
+        list.dataset.loaded = "1";
+        htmx.trigger(list, "load-children");
+      }
+    }
+  });
+
+  // The language switch submits itself when a language is chosen.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
+  });
+})();

@@ -1,0 +1,82 @@
+"""Core pages: log in and out, the home page of each role, the audit log."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from civicgrid.areas.choices import Level
+from civicgrid.areas.models import Area
+from civicgrid.areas.selectors import area_tree, children_of
+from civicgrid.areas.views import children_rows
+from civicgrid.core.forms import AuditFilterForm
+from civicgrid.core.models import AuditEntry
+from civicgrid.core.scoping import scope_of
+from civicgrid.registry.coverage import coverage_report
+
+AUDIT_PAGE_SIZE = 50
+
+
+HOME_ROOTS = 10  # an administrator's home lists at most this many top areas
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """What each role needs first, decided by capabilities and the level of the scope:
+    a grid worker sees their grids and gaps, a community worker the community's coverage and
+    the import link, street and district officers their areas below with counts, an auditor
+    the latest audit entries, a resident (no area view) the grid finder."""
+    user = request.user
+    scope = scope_of(user)
+    sections = []
+    if scope.can("areas.view"):
+        nodes = area_tree(user, max_depth=0)[:HOME_ROOTS]
+        areas = Area.objects.visible_to(user).in_bulk([n["id"] for n in nodes])
+        for node in nodes:
+            area = areas[node["id"]]
+            report = None
+            if scope.can("registry.view"):
+                report = coverage_report(user, area)
+            kids = list(children_of(user, area)) if area.level != Level.GRID else []
+            sections.append(
+                {"area": area, "report": report, "children": children_rows(kids, report)}
+            )
+    recent_audit = []
+    if scope.can("audit.view"):
+        recent_audit = AuditEntry.objects.visible_to(user).select_related("actor")[:10]
+    return render(
+        request,
+        "core/home.html",
+        {
+            "sections": sections,
+            "recent_audit": recent_audit,
+            "show_finder": not scope.can("registry.view"),
+        },
+    )
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Audit entries of the auditor's subtree, filtered and paginated."""
+    if not scope_of(request.user).can("audit.view"):
+        raise Http404
+    entries = AuditEntry.objects.visible_to(request.user).select_related("actor")
+    form = AuditFilterForm(request.GET or None)
+    if form.is_bound and form.is_valid():
+        entries = form.filter(entries)
+    elif form.is_bound:
+        entries = entries.none()
+    page_obj = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "core/audit_log.html", {"form": form, "page_obj": page_obj})
