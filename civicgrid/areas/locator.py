@@ -117,9 +117,12 @@ class GridIndex:
             return Location(Status.OVERLAP, self.refs[i], self.chains[i], 0.0, others)
         if tolerance_m <= 0:
             return OUTSIDE
+        # Every grid within the tolerance, measured in metres: the nearest in degrees is not
+        # always the nearest on the ground (a degree of longitude is shorter than one of
+        # latitude away from the equator). metres_to_degrees over-reaches, never under-reaches.
         max_deg = metres_to_degrees(tolerance_m, lat)
-        near = self.tree.query_nearest(point, max_distance=max_deg, all_matches=True)
-        best: tuple[float, int] | None = None
+        near = self.tree.query(point, predicate="dwithin", distance=max_deg)
+        best: tuple[float, int, int] | None = None
         for h in near:
             i = int(h)
             metres = distance_m(self.geoms[i], lon, lat)
@@ -239,11 +242,12 @@ def locate_address(address: str, *, layer: str = GridLayer.SERVICE) -> Location:
     """
     from civicgrid.registry.models import Building
 
-    text = normalise_address(address)
+    # Building addresses are stored normalised and at most 200 characters long.
+    text = normalise_address(address)[:200]
     if len(text) < 2:
         return OUTSIDE
     prefixes = [text[:n] for n in range(len(text), 1, -1)]
-    buildings = list(Building.objects.filter(address__in=prefixes[:200]).select_related("grid"))
+    buildings = list(Building.objects.filter(address__in=prefixes).select_related("grid"))
     if not buildings:
         return OUTSIDE
     building = max(buildings, key=lambda b: len(b.address))
