@@ -18,9 +18,12 @@ from pydantic import BeforeValidator
 from civicgrid.core import clock
 from civicgrid.core.errors import PermissionDeniedError, ServiceError
 from civicgrid.core.models import AuditEntry
-from civicgrid.core.scoping import Scope, scope_of
+from civicgrid.core.scoping import Scope, get_visible_or_404, scope_of
 
 PAGE_SIZE = 50
+PARAM_SOURCES = {"body", "query", "path", "form", "file", "header", "cookie"}
+# Handlers name their JSON body parameter `payload`; error locations drop the name.
+BODY_PARAMETER = "payload"
 MAX_PAGE_SIZE = 200
 
 
@@ -58,11 +61,13 @@ def install_error_handlers(api) -> None:
     def validation_error(request, exc: ValidationError):
         errors = []
         for err in exc.errors:
-            loc = [
-                str(p)
-                for p in err.get("loc", [])
-                if p not in ("body", "query", "path", "payload", "form", "file", "data")
-            ]
+            # loc is (source, [body parameter,] field, ...): ("query", "lat"),
+            # ("body", "payload", "name"), ("file", "file"). Clients want the field.
+            loc = [str(p) for p in err.get("loc", ())]
+            if loc and loc[0] in PARAM_SOURCES:
+                loc = loc[1:]
+            if len(loc) > 1 and loc[0] == BODY_PARAMETER:
+                loc = loc[1:]
             errors.append({"field": ".".join(loc), "message": err.get("msg", "invalid")})
         return api.create_response(
             request, {"detail": "Invalid input.", "errors": errors}, status=422
@@ -117,6 +122,15 @@ def require(request, capability: str) -> None:
 def invalid(field: str, message: str, source: str = "query") -> ValidationError:
     """A field-level 422 for checks a schema cannot express (one field needs another)."""
     return ValidationError([{"loc": (source, field), "msg": message, "type": "value_error"}])
+
+
+def visible_or_invalid(queryset: QuerySet, user, pk: int, field: str):
+    """An object named by id in a request body: a 422 on `field` when it is missing or hidden
+    (the same answer for both, so the body cannot probe what exists)."""
+    try:
+        return get_visible_or_404(queryset, user, pk=pk)
+    except Http404:
+        raise invalid(field, "Not found.", "body") from None
 
 
 class Page(PageNumberPagination):
@@ -320,4 +334,5 @@ __all__ = [
     "router",
     "scope",
     "session_or_token",
+    "visible_or_invalid",
 ]
