@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from civicgrid.areas import locator
 from tests.builders import PERSONAS, Town, build_user
@@ -17,6 +18,14 @@ def _fresh_locator(settings):
     locator.invalidate()
     yield
     locator.invalidate()
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    # Services and API errors are asserted in English. Pages pick their language per request
+    # (LocaleMiddleware: zh-hans unless the user switched), so view tests still see Chinese.
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def test_tree_children_load_lazily_and_stay_in_scope(client, town, personas):
     street = town.streets["A"]
     page = client.get(reverse("areas:tree"))
     # the street is a collapsed node that fetches its children with htmx
-    assert f'hx-get="{reverse("areas:children", args=[street.pk])}"' in page.text
+    assert f'data-children-url="{reverse("areas:children", args=[street.pk])}"' in page.text
     fragment = client.get(reverse("areas:children", args=[street.pk]), HTTP_HX_REQUEST="true")
     assert fragment.status_code == 200
     assert "A1社区" in fragment.text and "A2社区" in fragment.text
@@ -170,7 +170,7 @@ def test_area_detail_shows_chain_children_counts_and_sibling_check(client, town,
     rows = {row["area"].name: row for row in page.context["children"]}
     assert rows["第2网格"]["households"] == 1 and rows["第1网格"]["households"] == 0
     assert page.context["siblings"].ok
-    assert "No gaps or overlaps" in page.text or "没有缝隙" in page.text
+    assert "无缝隙、无重叠" in page.text
 
 
 def test_grid_detail_shows_staff_and_buildings(client, town, personas):

@@ -27,7 +27,9 @@
       toggle.textContent = "−";
       if (!list.dataset.loaded) {
         list.dataset.loaded = "1";
-        htmx.trigger(list, "load-children");
+        // htmx.ajax rather than a triggered event: an event would bubble up to the
+        // ancestors' lists and make them reload (and collapse) too.
+        htmx.ajax("GET", list.dataset.childrenUrl, { target: list, swap: "innerHTML" });
       }
     }
   });
