@@ -55,6 +55,9 @@ try:
     COVERAGE_MIN_STAFF = env_int("CIVICGRID_COVERAGE_MIN_STAFF", 3, minimum=0)
     COVERAGE_MAX_STAFF = env_int("CIVICGRID_COVERAGE_MAX_STAFF", 5, minimum=1)
     IMPORT_MAX_BYTES = env_int("CIVICGRID_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+    # An API import of a file up to this size runs inside the request (the answer is the
+    # finished job); a larger one runs in the background and the client polls the job.
+    IMPORT_SYNC_MAX_BYTES = env_int("CIVICGRID_IMPORT_SYNC_MAX_BYTES", 512 * 1024, minimum=0)
     MAP_TILE_URL = env_str("CIVICGRID_MAP_TILE_URL", "")
     MAP_TILE_ATTRIBUTION = env_str("CIVICGRID_MAP_TILE_ATTRIBUTION", "")
     API_RATE_LIMIT_PER_MINUTE = env_int("CIVICGRID_API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)

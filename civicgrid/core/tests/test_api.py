@@ -180,8 +180,39 @@ def test_openapi_schema_is_served(db):
     assert response.status_code == 200
     schema = response.json()
     assert schema["info"]["title"] == "CivicGrid API"
-    for path in ("/api/v1/me", "/api/v1/audit", "/api/v1/tokens"):
-        assert path in schema["paths"]
+    expected = {
+        "/me": {"get"},
+        "/audit": {"get"},
+        "/tokens": {"get", "post"},
+        "/tokens/{token_id}": {"delete"},
+        "/areas": {"get", "post"},
+        "/areas/tree": {"get"},
+        "/areas/{area_id}": {"get", "patch"},
+        "/areas/{area_id}/geojson": {"get"},
+        "/areas/{area_id}/children.geojson": {"get"},
+        "/areas/{area_id}/siblings-report": {"get"},
+        "/locate": {"get"},
+        "/buildings": {"get"},
+        "/buildings/{building_id}": {"get"},
+        "/households": {"get"},
+        "/households/{household_id}": {"get"},
+        "/households/{household_id}/reveal": {"post"},
+        "/residents": {"get", "post"},
+        "/residents/{resident_id}": {"get", "patch"},
+        "/residents/{resident_id}/reveal": {"post"},
+        "/coverage": {"get"},
+        "/coverage.xlsx": {"get"},
+        "/residents.xlsx": {"get"},
+        "/households.xlsx": {"get"},
+        "/imports": {"post"},
+        "/imports/{job_id}": {"get"},
+    }
+    for path, methods in expected.items():
+        assert set(schema["paths"][f"/api/v1{path}"]) >= methods, path
+    # Every operation but the public schema needs a session or a bearer token.
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            assert len(operation["security"]) == 2
     schemes = schema["components"]["securitySchemes"]
     assert {s["type"] for s in schemes.values()} >= {"http", "apiKey"}
 
