@@ -103,13 +103,21 @@ class GridIndex:
     chains: list[tuple[AreaRef, ...]]
     rank: np.ndarray  # sort key per grid: lower wins an overlap
     by_id: dict[int, int] = field(default_factory=dict)
+    # The answer for a point inside grid i alone, built once: most lookups are just that.
+    inside: list[Location] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.inside:
+            self.inside = [
+                Location(Status.INSIDE, ref, chain, 0.0)
+                for ref, chain in zip(self.refs, self.chains, strict=True)
+            ]
 
     def locate(self, lat: float, lon: float, tolerance_m: float) -> Location:
         point = shapely.Point(lon, lat)
         hits = self.tree.query(point, predicate="intersects")
         if len(hits) == 1:
-            i = int(hits[0])
-            return Location(Status.INSIDE, self.refs[i], self.chains[i], 0.0)
+            return self.inside[hits[0]]
         if len(hits) > 1:
             ordered = sorted((int(h) for h in hits), key=self.rank.__getitem__)
             i = ordered[0]
@@ -185,8 +193,7 @@ def current_revision() -> int:
 class _Cache:
     def __init__(self):
         self.lock = threading.Lock()
-        self.indexes: dict[str, GridIndex] = {}
-        self.checked_at: dict[str, float] = {}
+        self.entries: dict[str, tuple[GridIndex, float]] = {}  # layer -> (index, checked at)
 
 
 _cache = _Cache()
@@ -194,29 +201,23 @@ _cache = _Cache()
 
 def get_index(layer: str = GridLayer.SERVICE) -> GridIndex:
     """This process's index for `layer`, rebuilt when the area revision moved."""
-    index = _cache.indexes.get(layer)
-    now = time.monotonic()
-    if index is not None and now - _cache.checked_at.get(layer, 0.0) < _ttl():
-        return index
+    entry = _cache.entries.get(layer)
+    if entry is not None and time.monotonic() - entry[1] < settings.LOCATOR_VERSION_CHECK_SECONDS:
+        return entry[0]
     with _cache.lock:
         revision = current_revision()
-        index = _cache.indexes.get(layer)
+        entry = _cache.entries.get(layer)
+        index = entry[0] if entry is not None else None
         if index is None or index.revision != revision:
             index = build_index(layer, revision)
-            _cache.indexes[layer] = index
-        _cache.checked_at[layer] = time.monotonic()
+        _cache.entries[layer] = (index, time.monotonic())
         return index
-
-
-def _ttl() -> float:
-    return settings.LOCATOR_VERSION_CHECK_SECONDS
 
 
 def invalidate() -> None:
     """Forget every index of this process (called on commit of an area change)."""
     with _cache.lock:
-        _cache.indexes.clear()
-        _cache.checked_at.clear()
+        _cache.entries.clear()
 
 
 def locate(

@@ -11,6 +11,7 @@ does. Effective dates may lie in the past (a change recorded late) but not in th
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import shapely
 from django.apps import apps
@@ -64,10 +65,16 @@ def bump_revision() -> None:
 
     On PostgreSQL the UPDATE also locks the revision row until commit, so two tree changes
     never interleave (a re-parent rewriting paths while a merge reads them).
+
+    The step is random, not 1: a process that built its index inside a transaction that was
+    then rolled back holds an index for a number no committed change will ever reuse (with
+    +1, the next process's commit would produce the same number and the stale index would
+    look current).
     """
-    updated = AreaRevision.objects.filter(pk=1).update(value=F("value") + 1)
+    step = secrets.randbelow(2**31) + 1
+    updated = AreaRevision.objects.filter(pk=1).update(value=F("value") + step)
     if not updated:
-        AreaRevision.objects.get_or_create(pk=1, defaults={"value": 1})
+        AreaRevision.objects.get_or_create(pk=1, defaults={"value": step})
     transaction.on_commit(locator.invalidate)
 
 

@@ -1,7 +1,7 @@
 import math
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from civicgrid.areas import locator, services
 from civicgrid.areas.choices import GridLayer, Level
@@ -164,6 +164,23 @@ def test_revision_is_rechecked_at_most_once_per_interval(town, settings, monkeyp
     assert locator.locate(lat, lon).grid.name == "第1网格"  # within the interval: no query
     now[0] += 2
     assert locator.locate(lat, lon).grid.name == "改名网格"
+
+
+def test_index_built_inside_a_rolled_back_change_is_not_reused(town):
+    grid = town.grids["A1-1"]
+    lat, lon = town.centre(grid)
+
+    class Abandon(Exception):
+        pass
+
+    with pytest.raises(Abandon), transaction.atomic():
+        services.update_area(grid, actor=None, name="临时名")
+        assert locator.locate(lat, lon).grid.name == "临时名"  # built from uncommitted rows
+        raise Abandon
+    # Another process commits a change of its own: the revision moves on from where it was
+    # before the rollback, and must not land on the number our stale index carries.
+    services.bump_revision()
+    assert locator.locate(lat, lon).grid.name == "第1网格"
 
 
 # --- addresses ------------------------------------------------------------------------------
