@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 from django.conf import settings
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from civicgrid.areas.choices import GridLayer, Level
 from civicgrid.areas.geometry import distance_m, metres_to_degrees
@@ -148,23 +150,26 @@ def build_index(layer: str = GridLayer.SERVICE, revision: int | None = None) -> 
 
     if revision is None:
         revision = current_revision()
+    # The boundaries come as JSON text and GEOS parses them all in one call: decoding
+    # 15,000 polygons into Python dicts and back was three quarters of the build time.
     grids = list(
         Area.objects.grids(layer)
         .filter(geometry__isnull=False)
         .order_by("code")
-        .values("id", "code", "name", "level", "path", "geometry", "priority", "size_m2")
+        .annotate(geojson=Cast("geometry", TextField()))
+        .values("id", "code", "name", "level", "path", "geojson", "priority", "size_m2")
     )
+    geoms = list(shapely.from_geojson([g["geojson"] for g in grids]))
     ancestor_ids = {int(p) for g in grids for p in g["path"].strip("/").split("/")[:-1] if p}
     ancestors = {
         a["id"]: AreaRef(a["id"], a["code"], a["name"], a["level"])
         for a in Area.objects.filter(id__in=ancestor_ids).values("id", "code", "name", "level")
     }
-    geoms, refs, chains, ranks = [], [], [], []
+    refs, chains, ranks = [], [], []
     for g in grids:
         ref = AreaRef(g["id"], g["code"], g["name"], g["level"])
         ids = [int(p) for p in g["path"].strip("/").split("/")[:-1] if p]
         chain = (ref, *[ancestors[a] for a in reversed(ids) if a in ancestors])
-        geoms.append(shapely.geometry.shape(g["geometry"]))
         refs.append(ref)
         chains.append(chain)
         ranks.append((-g["priority"], g["size_m2"] or 0.0))
