@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,6 +19,27 @@ from civicgrid.core.errors import PermissionDeniedError
 from civicgrid.core.scoping import get_visible_or_404, scope_of
 from civicgrid.registry.coverage import coverage_report
 from civicgrid.registry.models import Building, GridAssignment
+
+
+def platform_extent() -> str:
+    """ "min_lat,min_lon,max_lat,max_lon" of the top-level areas, or "" without boundaries.
+
+    Roles without areas.view get no grid vectors; the finder map still opens over the town
+    (an outline box of the whole platform reveals nothing about anyone's records).
+    """
+    box = (
+        Area.objects.current()
+        .filter(parent__isnull=True, min_lon__isnull=False)
+        .aggregate(
+            min_lat=Min("min_lat"),
+            min_lon=Min("min_lon"),
+            max_lat=Max("max_lat"),
+            max_lon=Max("max_lon"),
+        )
+    )
+    if box["min_lat"] is None:
+        return ""
+    return ",".join(f"{box[k]:.6f}" for k in ("min_lat", "min_lon", "max_lat", "max_lon"))
 
 
 def scope_roots(user) -> list[dict]:
@@ -45,7 +66,8 @@ def tree(request: HttpRequest) -> HttpResponse:
             "roots": scope_roots(request.user) if can_view else [],
             "layer_form": layer_form,
             "layer": layer,
-            "geojson_url": _geojson_url(None, layer) if can_view else "",
+            "geojson_url": geojson_url(None, layer) if can_view else "",
+            "map_bounds": "" if can_view else platform_extent(),
         },
     )
 
@@ -61,7 +83,7 @@ def children(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "areas/_tree_nodes.html", {"nodes": nodes})
 
 
-def _geojson_url(area: Area | None, layer: str, *, all_grids: bool = False) -> str:
+def geojson_url(area: Area | None, layer: str, *, all_grids: bool = False) -> str:
     query = urlencode({"layer": layer, **({"all": "1"} if all_grids else {})})
     if area is None:
         return f"{reverse('areas:grids_geojson')}?{query}"
@@ -152,7 +174,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "children": children_rows(kids, report),
         "report": report,
         "siblings": sibling_report(area, layer) if kids else None,
-        "geojson_url": _geojson_url(area, layer, all_grids=area.level == Level.GRID),
+        "geojson_url": geojson_url(area, layer, all_grids=area.level == Level.GRID),
         "is_grid": area.level == Level.GRID,
     }
     if area.level == Level.GRID:

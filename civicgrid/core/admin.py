@@ -25,6 +25,11 @@ def _is_scoped(model) -> bool:
     return hasattr(model._default_manager.get_queryset(), "visible_to")
 
 
+def _choice_label(obj) -> str:
+    code = getattr(obj, "code", "")
+    return f"{obj} ({code})" if code else str(obj)
+
+
 class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
     """A foreign-key filter whose choices are only the related rows the user may see."""
 
@@ -35,7 +40,8 @@ class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
         rows = related._default_manager.visible_to(request.user)
         if hasattr(rows, "current"):
             rows = rows.current()
-        return [(obj.pk, str(obj)) for obj in rows[:500]]
+        # Grids of different communities share names (第1网格); the code tells them apart.
+        return [(obj.pk, _choice_label(obj)) for obj in rows[:500]]
 
 
 class ScopedModelAdmin(admin.ModelAdmin):

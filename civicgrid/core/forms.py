@@ -22,7 +22,7 @@ class AuditFilterForm(forms.Form):
         label=_("Object type"),
         required=False,
         max_length=64,
-        help_text=_("For example registry.resident"),
+        widget=forms.TextInput(attrs={"placeholder": "registry.resident"}),
     )
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -8,10 +8,10 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from civicgrid.areas.choices import Level
+from civicgrid.areas.choices import GridLayer, Level
 from civicgrid.areas.models import Area
 from civicgrid.areas.selectors import area_tree, children_of
-from civicgrid.areas.views import children_rows
+from civicgrid.areas.views import children_rows, geojson_url, platform_extent
 from civicgrid.core.forms import AuditFilterForm
 from civicgrid.core.models import AuditEntry
 from civicgrid.core.scoping import scope_of
@@ -47,13 +47,17 @@ def home(request: HttpRequest) -> HttpResponse:
     recent_audit = []
     if scope.can("audit.view"):
         recent_audit = AuditEntry.objects.visible_to(user).select_related("actor")[:10]
+    can_view_areas = scope.can("areas.view")
     return render(
         request,
         "core/home.html",
         {
             "sections": sections,
             "recent_audit": recent_audit,
+            # Residents, hotline operators and departments locate addresses and points first.
             "show_finder": not scope.can("registry.view"),
+            "finder_geojson_url": geojson_url(None, GridLayer.SERVICE) if can_view_areas else "",
+            "map_bounds": "" if can_view_areas else platform_extent(),
         },
     )
 

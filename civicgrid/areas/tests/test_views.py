@@ -218,3 +218,16 @@ def test_outsider_sees_an_empty_tree_and_no_grids(client, town, personas):
     login(client, personas["outsider"])
     assert client.get(reverse("areas:tree")).context["roots"] == []
     assert client.get(reverse("areas:grids_geojson")).json()["features"] == []
+
+
+def test_map_tiles_come_from_the_setting_only(client, personas, settings):
+    login(client, personas["district_officer"])
+    page = client.get(reverse("areas:tree"))
+    assert 'data-tile-url=""' in page.text  # default: vectors on a plain background
+    settings.MAP_TILE_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
+    page = client.get(reverse("areas:tree"))
+    assert 'data-tile-url="https://tiles.example.org/{z}/{x}/{y}.png"' in page.text
+    # every script and stylesheet is served locally (no CDN)
+    assert "/static/vendor/leaflet/leaflet.js" in page.text
+    assert "/static/vendor/htmx/htmx.min.js" in page.text
+    assert "unpkg" not in page.text and "cdn" not in page.text.lower()

@@ -120,7 +120,18 @@ def test_resident_home_offers_the_grid_finder(client, personas):
     assert page.context["sections"] == []
     assert 'name="address"' in page.text
     assert "data-grid-map" in page.text
+    # no grid vectors for a resident, but the map opens over the town
+    assert "data-geojson-url" not in page.text
+    assert 'data-bounds="30.600000,104.000000,30.620000,104.040000"' in page.text
     assert reverse("registry:household_list") not in page.text
+
+
+def test_hotline_operator_home_locates_on_the_grid_map(client, personas):
+    page = login(client, personas["hotline_operator"]).get(reverse("core:home"))
+    assert page.context["show_finder"] is True
+    assert f'data-geojson-url="{reverse("areas:grids_geojson")}' in page.text
+    assert [s["area"].name for s in page.context["sections"]] == ["测试区"]
+    assert page.context["sections"][0]["report"] is None  # no registry.view
 
 
 def test_outsider_home_says_there_is_no_role(client, personas):

@@ -5,7 +5,8 @@
  *   data-locate-url    HTML panel for ?lat=&lon= (loaded into data-panel by htmx)
  *   data-panel         CSS selector of the panel
  *   data-tile-url      optional tile URL template; empty means vectors on a plain background
- *   data-center        "lat,lon" to start from when there are no grids
+ *   data-bounds       "min_lat,min_lon,max_lat,max_lon" to show when there are no grids
+ *   data-center        "lat,lon" to start from otherwise
  */
 (function () {
   "use strict";
@@ -48,6 +49,10 @@
           el.dispatchEvent(new CustomEvent("map:ready"));
         });
     } else {
+      if (el.dataset.bounds) {
+        var b = el.dataset.bounds.split(",").map(Number);
+        map.fitBounds([[b[0], b[1]], [b[2], b[3]]]);
+      }
       el.dataset.ready = "1";
     }
 
