@@ -10,8 +10,10 @@ from django.db.models import Min
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.areas.models import Area
+from civicgrid.core.scoping import scope_of
 from civicgrid.registry.choices import (
     ELDERLY_TAG,
+    SENSITIVE_TAGS,
     ImportKind,
     PopulationType,
     ResidentTag,
@@ -79,16 +81,23 @@ class ResidentSearchForm(forms.Form):
         choices=[("", _("All")), *PopulationType.choices],
     )
 
-    def __init__(self, *args, user, tags=None, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["area"] = _area_field(user)
         self.order_fields(["q", "area", "tag", "population_type"])
-        choices = (
-            tags
-            if tags is not None
-            else [(ELDERLY_TAG, _("Aged 60 and over"))] + list(ResidentTag.choices)
-        )
-        self.fields["tag"].choices = [("", _("All tags")), *choices]
+        # Sensitive groups are offered only to roles that may see them (the selector would
+        # answer an empty list anyway; offering the filter would only confuse).
+        may_reveal = scope_of(user).can("registry.reveal")
+        tags = [
+            (code, label)
+            for code, label in ResidentTag.choices
+            if may_reveal or code not in SENSITIVE_TAGS
+        ]
+        self.fields["tag"].choices = [
+            ("", _("All tags")),
+            (ELDERLY_TAG, _("Aged 60 and over")),
+            *tags,
+        ]
 
 
 class RevealForm(forms.Form):

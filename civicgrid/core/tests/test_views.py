@@ -206,3 +206,12 @@ def test_audit_log_paginates(client, town, personas):
 def test_audit_log_is_hidden_without_audit_view(client, personas, persona):
     response = login(client, personas[persona]).get(reverse("core:audit_log"))
     assert response.status_code == 404
+
+
+def test_a_hidden_object_gets_the_styled_not_found_page(client, town, personas):
+    login(client, personas["outsider"])
+    response = client.get(reverse("areas:detail", args=[town.grids["A1-1"].pk]))
+    assert response.status_code == 404
+    assert "core/home" not in response.text
+    assert 'class="site-header"' in response.text
+    assert reverse("core:home") in response.text

@@ -421,3 +421,17 @@ def test_import_jobs_of_other_areas_are_404(client, town, personas):
     )
     login(client, personas["community_worker"])
     assert client.get(reverse("registry:import_detail", args=[job.pk])).status_code == 404
+
+
+def test_sensitive_tags_are_offered_only_to_roles_that_may_reveal(client, personas):
+    login(client, personas["street_dispatcher"])
+    page = client.get(reverse("registry:resident_list"))
+    codes = [code for code, _label in page.context["form"].fields["tag"].choices]
+    assert "disabled" in codes and "elderly_60" in codes
+    assert "drug_use" not in codes and "community_correction" not in codes
+    page = client.get(reverse("registry:resident_list"), {"tag": "drug_use"})
+    assert "tag" in page.context["form"].errors
+    login(client, personas["community_worker"])
+    page = client.get(reverse("registry:resident_list"))
+    codes = [code for code, _label in page.context["form"].fields["tag"].choices]
+    assert "drug_use" in codes

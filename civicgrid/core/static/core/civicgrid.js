@@ -34,6 +34,21 @@
     }
   });
 
+  // htmx leaves the page as it was when a request fails (403, 500, lost connection):
+  // say so next to the part that was to change.
+  function requestFailed(event) {
+    var target = event.detail.target || document.getElementById("main");
+    var first = target.firstElementChild;
+    if (first && first.classList.contains("request-failed")) return; // a poll keeps failing
+    var notice = document.createElement("p");
+    notice.className = "notice error request-failed";
+    notice.setAttribute("role", "alert");
+    notice.textContent = document.body.dataset.requestFailed;
+    target.insertAdjacentElement("afterbegin", notice);
+  }
+  document.addEventListener("htmx:responseError", requestFailed);
+  document.addEventListener("htmx:sendError", requestFailed);
+
   // The language switch submits itself when a language is chosen.
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
