@@ -176,6 +176,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "siblings": sibling_report(area, layer) if kids else None,
         "geojson_url": geojson_url(area, layer, all_grids=area.level == Level.GRID),
         "is_grid": area.level == Level.GRID,
+        "history": selectors.history_of(area)[:20],
     }
     if area.level == Level.GRID:
         context["staff"] = (

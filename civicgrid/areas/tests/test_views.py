@@ -231,3 +231,11 @@ def test_map_tiles_come_from_the_setting_only(client, personas, settings):
     assert "/static/vendor/leaflet/leaflet.js" in page.text
     assert "/static/vendor/htmx/htmx.min.js" in page.text
     assert "unpkg" not in page.text and "cdn" not in page.text.lower()
+
+
+def test_area_page_shows_its_recorded_history(client, town, personas):
+    grid = town.grids["A1-1"]
+    page = login(client, personas["grid_worker"]).get(reverse("areas:detail", args=[grid.pk]))
+    changes = list(page.context["history"])
+    assert [c.kind for c in changes] == ["create"]
+    assert grid.code in page.text
