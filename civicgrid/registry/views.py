@@ -4,8 +4,9 @@ imports and Excel exports. Reads go through registry.selectors; writes through s
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -105,7 +106,7 @@ def household_reveal(request: HttpRequest, pk: int) -> HttpResponse:
                 household, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except PermissionDeniedError as exc:
-            return HttpResponseForbidden(exc.message)
+            raise PermissionDenied(exc.message) from None
     context = _household_context(request, household, revealed=revealed, form=form)
     if _is_htmx(request):
         return render(request, "registry/_household_contact.html", context)
@@ -182,7 +183,7 @@ def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
                 resident, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except PermissionDeniedError as exc:
-            return HttpResponseForbidden(exc.message)
+            raise PermissionDenied(exc.message) from None
     context = _resident_context(request, resident, revealed=revealed, form=form)
     if _is_htmx(request):
         return render(request, "registry/_resident_personal.html", context)
@@ -330,7 +331,7 @@ def _export(request: HttpRequest, export, rows, list_page, filename: str) -> Htt
     reveal, reason = False, ""
     if request.method == "POST":
         if not scope_of(request.user).can("registry.reveal"):
-            return HttpResponseForbidden(_("Your role may not export unmasked personal data."))
+            raise PermissionDenied(_("Your role may not export unmasked personal data."))
         export_form = RevealForm(request.POST)
         if not export_form.is_valid():
             return list_page(export_form)
@@ -338,7 +339,7 @@ def _export(request: HttpRequest, export, rows, list_page, filename: str) -> Htt
     try:
         content = export(request.user, rows, reveal=reveal, reason=reason)
     except PermissionDeniedError as exc:
-        return HttpResponseForbidden(exc.message)
+        raise PermissionDenied(exc.message) from None
     return _xlsx_response(content, filename)
 
 
