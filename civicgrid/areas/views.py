@@ -194,7 +194,12 @@ def children_rows(kids: list[Area], report) -> list[dict]:
     """Each child with its households, residents and grid counts from the coverage report."""
     if report is None:
         return [{"area": kid} for kid in kids]
-    paths = dict(Area.objects.filter(id__in=[g.id for g in report.grids]).values_list("id", "path"))
+    # One prefix query for the grids' paths (an id list could pass SQLite's variable limit).
+    paths = dict(
+        Area.objects.current()
+        .filter(path__startswith=report.area.path, level=Level.GRID)
+        .values_list("id", "path")
+    )
     rows = []
     for kid in kids:
         under = [g for g in report.grids if paths.get(g.id, "").startswith(kid.path)]
