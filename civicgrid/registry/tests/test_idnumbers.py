@@ -23,6 +23,8 @@ def test_valid_id_number_gives_birth_date_and_gender():
     )
     number, birth, gender = parse_id_number(" 510106 199001012471 ", TODAY)
     assert (number, birth, gender) == ("510106199001012471", dt.date(1990, 1, 1), "male")
+    # Full-width digits typed with a Chinese input method are folded to ASCII.
+    assert parse_id_number("５１０１０６１９９００１０１２４７１", TODAY)[0] == "510106199001012471"
 
 
 def test_wrong_check_digit_is_refused():
@@ -67,6 +69,8 @@ def test_credit_code_check_character():
         ("028-85123456", "028-85123456"),
         ("0755 8612 3456", "075586123456"),
         ("028-85123456-801", "028-85123456-801"),
+        ("１３８１２３４５６７８", "13812345678"),
+        ("（028）85123456", "02885123456"),
         ("", ""),
     ],
 )

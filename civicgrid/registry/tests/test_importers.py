@@ -6,6 +6,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
+from civicgrid.core import clock
 from civicgrid.core.errors import PermissionDeniedError, ServiceError
 from civicgrid.core.models import AuditEntry
 from civicgrid.registry import importers, services
@@ -78,6 +79,10 @@ def test_good_csv_is_imported_in_one_go(town, personas, homes):
     child = Resident.objects.get(name="王小明")
     assert (child.area, child.population_type) == (town.grids["A1-2"], "floating")
     assert child.birth_date == dt.date(2012, 3, 4)
+    # Rows inserted by the importer read and filter like rows saved through the ORM.
+    assert Resident.objects.filter(birth_date__year=2012).get() == child
+    assert child.created_at.tzinfo is not None
+    assert Resident.objects.filter(created_at__lte=clock.now(), arrived_on=None).count() == 3
     entry = AuditEntry.objects.get(action=AuditEntry.Action.IMPORT)
     assert entry.actor == worker
     assert entry.fields["rows"] == 3
@@ -99,6 +104,19 @@ def test_good_xlsx_with_numbers_typed_as_numbers(town, personas, homes):
     assert zhao.phone == "13812340004"
     assert zhao.relation == "other"
     assert Resident.objects.get(name="钱五").ethnicity == "回族"
+
+
+def test_short_rows_and_stray_cells_beyond_the_header(town, personas, homes):
+    rows = [
+        ["姓名", "身份证号", "地址", "标签"],
+        ["周九", idn(60), "幸福路1号"],  # no 标签 cell at all
+        ["吴十", idn(61), "幸福路2号", "", "多余", "低保"],  # cells with no header
+    ]
+    data = csv_bytes(rows)
+    job = run_import(start(personas["admin"], town.district, data), data)
+    assert job.status == ImportStatus.SUCCEEDED, job.errors
+    assert Resident.objects.get(name="周九").tags == ""
+    assert Resident.objects.get(name="吴十").tags == ""
 
 
 def test_dry_run_checks_everything_and_writes_nothing(town, personas, homes):
@@ -298,8 +316,6 @@ def test_grid_worker_import_only_matches_households_of_their_grid(town, personas
 
 
 def test_write_phase_failure_leaves_nothing_behind(town, personas, homes, monkeypatch):
-    monkeypatch.setattr(importers, "WRITE_BATCH", 1)
-
     def audit_fails(*args, **kwargs):
         raise RuntimeError("audit log unavailable")
 
@@ -312,6 +328,21 @@ def test_write_phase_failure_leaves_nothing_behind(town, personas, homes, monkey
     assert not Resident.objects.exists()
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED
+
+
+def test_a_duplicate_that_slips_past_validation_rolls_the_whole_import_back(
+    town, personas, homes, monkeypatch
+):
+    # As if another import registered the third person between our check and our write:
+    # the unique index refuses the third row after the first two were inserted.
+    build_resident(homes["和平路3号"], id_number=idn(3, birth=dt.date(2012, 3, 4)))
+    monkeypatch.setattr(importers._ResidentRows, "check_database", lambda self: None)
+    data = csv_bytes(GOOD_ROWS)
+    job = run_import(start(personas["admin"], town.district, data), data)
+    assert job.status == ImportStatus.FAILED
+    assert job.message.startswith("Writing failed, nothing was written")
+    assert Resident.objects.count() == 1
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.IMPORT).exists()
 
 
 def test_a_job_runs_once(town, personas, homes):
