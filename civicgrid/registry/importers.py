@@ -1,4 +1,5 @@
-"""Spreadsheet import of households and residents (.xlsx, or CSV in UTF-8 or GBK).
+"""Spreadsheet import of households and residents (.xlsx; CSV in UTF-8 or GBK; Excel's
+UTF-16 "Unicode text").
 
 Two steps, so a page can show progress and nothing is ever half-written:
 
@@ -209,6 +210,12 @@ def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
 
 
 def _decode(data: bytes) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # Excel's "Unicode text" (.txt): UTF-16 with a byte-order mark, tab-separated.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ServiceError(_("The text file is damaged UTF-16."), "file") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -221,7 +228,10 @@ def _decode(data: bytes) -> str:
 
 
 def _csv_rows(data: bytes) -> Iterator[list[str]]:
-    for row in csv.reader(io.StringIO(_decode(data), newline="")):
+    text = _decode(data)
+    first = text[: text.find("\n")] if "\n" in text else text
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
         yield [c.strip() for c in row]
 
 

@@ -294,7 +294,15 @@ def test_unknown_or_broken_formats_are_refused(town, personas, name, data, match
 
 def test_csv_that_is_neither_utf8_nor_gbk(town, personas):
     with pytest.raises(ServiceError, match="neither UTF-8 nor GBK"):
-        start(personas["admin"], town.district, b"\xff\xfe\x00\xd8\x81\xff" * 10)
+        start(personas["admin"], town.district, b"\x80\xff" * 10)
+
+
+def test_excel_unicode_text_is_utf16_with_tabs(town, personas, homes):
+    text = "\r\n".join("\t".join(row) for row in GOOD_ROWS[:2]) + "\r\n"
+    data = text.encode("utf-16")  # with its byte-order mark, as Excel writes it
+    job = run_import(start(personas["admin"], town.district, data, name="居民.txt"), data)
+    assert job.status == ImportStatus.SUCCEEDED, job.errors
+    assert Resident.objects.get().name == "王大明"
 
 
 def test_import_needs_registry_edit_over_the_area(town, personas):
