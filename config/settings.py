@@ -60,7 +60,6 @@ try:
     IMPORT_SYNC_MAX_BYTES = env_int("CIVICGRID_IMPORT_SYNC_MAX_BYTES", 512 * 1024, minimum=0)
     MAP_TILE_URL = env_str("CIVICGRID_MAP_TILE_URL", "")
     MAP_TILE_ATTRIBUTION = env_str("CIVICGRID_MAP_TILE_ATTRIBUTION", "")
-    API_RATE_LIMIT_PER_MINUTE = env_int("CIVICGRID_API_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 except ConfigError as exc:
     sys.stderr.write(f"CivicGrid configuration error: {exc}\n")
     raise
