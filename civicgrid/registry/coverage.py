@@ -30,7 +30,8 @@ from civicgrid.registry.models import GridAssignment, Household, Resident
 # The report lists at most this many uncovered households and residents by name; the counts
 # are always complete. A page or a spreadsheet with more rows than this is not read anyway.
 ROW_LIMIT = 1000
-# Histogram bucket widths, smallest first; the first that gives at most MAX_BUCKETS buckets wins.
+# Histogram bucket widths, smallest first; the first that spans the range from the smallest
+# to the largest grid in at most MAX_BUCKETS buckets wins.
 NICE_WIDTHS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000)
 MAX_BUCKETS = 10
 
@@ -132,19 +133,25 @@ def distribution(counts: list[int]) -> Distribution:
     """Min/median/max/mean and a histogram of households per grid, in equal-width buckets."""
     if not counts:
         return Distribution(0, 0, 0.0, 0, 0.0, 0, ())
-    top = max(counts)
-    width = next((w for w in NICE_WIDTHS if top // w + 1 <= MAX_BUCKETS), NICE_WIDTHS[-1])
-    tally = [0] * (top // width + 1)
+    low, top = min(counts), max(counts)
+    # Buckets start at the smallest grid's: no row of empty buckets below the real range.
+    width = next(
+        (w for w in NICE_WIDTHS if top // w - low // w + 1 <= MAX_BUCKETS), NICE_WIDTHS[-1]
+    )
+    first = low // width
+    tally = [0] * (top // width - first + 1)
     for n in counts:
-        tally[n // width] += 1
+        tally[n // width - first] += 1
     return Distribution(
         grids=len(counts),
-        minimum=min(counts),
+        minimum=low,
         median=float(statistics.median(counts)),
         maximum=top,
         mean=round(sum(counts) / len(counts), 1),
         empty=sum(1 for n in counts if n == 0),
-        buckets=tuple(Bucket(i * width, (i + 1) * width - 1, n) for i, n in enumerate(tally)),
+        buckets=tuple(
+            Bucket((first + i) * width, (first + i + 1) * width - 1, n) for i, n in enumerate(tally)
+        ),
     )
 
 

@@ -138,6 +138,21 @@ def test_distribution_buckets_widen_with_the_largest_grid():
     assert distribution([]).grids == 0
 
 
+def test_distribution_starts_at_the_smallest_grid():
+    # Demo-like grids of 375..695 households: 50-household buckets from 350, none below.
+    d = distribution([375, 420, 538, 610, 695])
+    assert [(b.label, b.grids) for b in d.buckets] == [
+        ("350–399", 1),
+        ("400–449", 1),
+        ("450–499", 0),
+        ("500–549", 1),
+        ("550–599", 0),
+        ("600–649", 1),
+        ("650–699", 1),
+    ]
+    assert d.empty == 0
+
+
 def test_coverage_workbook_has_a_sheet_per_section(town, personas, street_a):
     report = coverage_report(personas["street_dispatcher"], street_a)
     book = load_workbook(io.BytesIO(coverage_xlsx(report)))
