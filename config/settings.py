@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "civicgrid.accounts",
     "civicgrid.areas",
     "civicgrid.registry",
+    "civicgrid.cases",
 ]
 
 MIDDLEWARE = [

@@ -38,41 +38,70 @@ class UnitKind(models.TextChoices):
 #   registry.export     export lists to Excel (masked unless registry.reveal)
 #   staff.assign        assign grid workers to grids
 #   audit.view          search the audit log of the scope
+#   cases.view          see cases in the scope (area subtree, or the user's units' cases)
+#   cases.intake        take in a case (hotline form, patrol report)
+#   cases.dispatch      dispatch, reassign, rule on returns, approve extensions, close, merge
+#   cases.handle        accept, return, request extensions, resolve (for the user's own unit)
+#   cases.supervise     supervise (督办) a case
+#   cases.callback      record a callback (回访)
+#   cases.whistle       blow the whistle (吹哨) and summon departments
+#   cases.configure     categories, units, the dispatch catalogue, time-limit policies
+_REGISTRY_ALL = {
+    "registry.view",
+    "registry.edit",
+    "registry.reveal",
+    "registry.export",
+    "staff.assign",
+}
+_CASES_ALL = {
+    "cases.view",
+    "cases.intake",
+    "cases.dispatch",
+    "cases.handle",
+    "cases.supervise",
+    "cases.callback",
+    "cases.whistle",
+    "cases.configure",
+}
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.DISTRICT_OFFICER: frozenset(
         {"areas.view", "areas.edit", "registry.view", "registry.export", "staff.assign"}
+        | {
+            "cases.view",
+            "cases.intake",
+            "cases.dispatch",
+            "cases.supervise",
+            "cases.callback",
+            "cases.whistle",
+            "cases.configure",
+        }
     ),
     Role.STREET_DISPATCHER: frozenset(
         {"areas.view", "registry.view", "registry.export", "staff.assign"}
+        | {
+            "cases.view",
+            "cases.intake",
+            "cases.dispatch",
+            "cases.supervise",
+            "cases.callback",
+            "cases.whistle",
+        }
     ),
     Role.COMMUNITY_WORKER: frozenset(
-        {
-            "areas.view",
-            "registry.view",
-            "registry.edit",
-            "registry.reveal",
-            "registry.export",
-            "staff.assign",
-        }
+        {"areas.view"} | _REGISTRY_ALL | {"cases.view", "cases.intake", "cases.whistle"}
     ),
     Role.GRID_WORKER: frozenset(
         {"areas.view", "registry.view", "registry.edit", "registry.reveal", "registry.export"}
+        | {"cases.view", "cases.intake"}
     ),
-    Role.DEPARTMENT_HANDLER: frozenset({"areas.view"}),
-    Role.HOTLINE_OPERATOR: frozenset({"areas.view", "buildings.view"}),
-    Role.AUDITOR: frozenset({"areas.view", "audit.view"}),
+    Role.DEPARTMENT_HANDLER: frozenset({"areas.view", "cases.view", "cases.handle"}),
+    Role.HOTLINE_OPERATOR: frozenset(
+        {"areas.view", "buildings.view", "cases.view", "cases.intake", "cases.callback"}
+    ),
+    Role.AUDITOR: frozenset({"areas.view", "audit.view", "cases.view"}),
     Role.RESIDENT: frozenset(),
     Role.ADMINISTRATOR: frozenset(
-        {
-            "areas.view",
-            "areas.edit",
-            "registry.view",
-            "registry.edit",
-            "registry.reveal",
-            "registry.export",
-            "staff.assign",
-            "audit.view",
-        }
+        {"areas.view", "areas.edit", "audit.view"} | _REGISTRY_ALL | _CASES_ALL
     ),
 }
 

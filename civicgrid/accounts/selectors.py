@@ -16,6 +16,7 @@ def compute_scope(user) -> Scope:
         )
     roles: set[str] = set()
     paths: set[str] = set()
+    role_paths: set[str] = set()
     unit_ids: set[int] = set()
     capabilities: set[str] = set()
     everything = False
@@ -29,12 +30,14 @@ def compute_scope(user) -> Scope:
             everything = True
         if assignment.area is not None and assignment.area.valid_to is None:
             paths.add(assignment.area.path)
+            role_paths.add(assignment.area.path)
         if assignment.unit is not None and assignment.unit.is_active:
             unit_ids.add(assignment.unit_id)
             paths.update(a.path for a in assignment.unit.areas.all() if a.valid_to is None)
     return Scope(
         everything=everything,
         area_paths=tuple(sorted(paths)),
+        role_area_paths=tuple(sorted(role_paths)),
         unit_ids=tuple(sorted(unit_ids)),
         roles=frozenset(roles),
         capabilities=frozenset(capabilities),

@@ -23,6 +23,10 @@ from django.http import Http404
 class Scope:
     everything: bool = False
     area_paths: tuple[str, ...] = ()
+    # The part of area_paths granted by area roles (not by the areas a unit covers). Work items
+    # owned by units (cases) use these plus the unit ids: a department sees its own cases, not
+    # every case in the areas it serves.
+    role_area_paths: tuple[str, ...] = ()
     unit_ids: tuple[int, ...] = ()
     roles: frozenset[str] = field(default_factory=frozenset)
     capabilities: frozenset[str] = field(default_factory=frozenset)
@@ -86,14 +90,34 @@ def scope_filter(scope: Scope, path_field: str) -> Q | None:
 
 class ScopedQuerySet(models.QuerySet):
     def visible_to(self, user, capability: str | None = None):
-        """Rows of this queryset that `user` may see (optionally: and act on with `capability`)."""
+        """Rows of this queryset that `user` may see (optionally: and act on with `capability`).
+
+        Models may add two more grounds besides the area subtree:
+        - `scope_unit_q(unit_ids) -> Q` (classmethod): rows owned by the user's handling units;
+          such models ignore the areas a unit covers and count only area-role subtrees;
+        - `scope_owner_field`: rows the user reported themselves (a resident's own cases),
+          visible whatever the capabilities.
+        """
         scope = scope_of(user)
-        required = capability or getattr(self.model, "scope_capability", None)
+        model = self.model
+        required = capability or getattr(model, "scope_capability", None)
+        owner_field = getattr(model, "scope_owner_field", None)
+        unit_q = getattr(model, "scope_unit_q", None)
+        own = Q(**{owner_field: user}) if owner_field and scope is not NOBODY else None
         if required and not scope.can(required):
-            return self.none()
+            return self.filter(own) if own is not None and capability is None else self.none()
         if scope.everything:
             return self
-        q = scope_filter(scope, self.model.scope_path_field)
+        if unit_q is None:
+            return self.filter(scope_filter(scope, model.scope_path_field))
+        paths = _minimal_paths(scope.role_area_paths)
+        q = Q(pk__in=[])
+        for path in paths:
+            q |= Q(**{f"{model.scope_path_field}__startswith": path})
+        if scope.unit_ids:
+            q |= unit_q(scope.unit_ids)
+        if own is not None:
+            q |= own
         return self.filter(q)
 
 
