@@ -26,6 +26,7 @@ from civicgrid.core.errors import PermissionDeniedError
 from civicgrid.core.masking import mask_id_number, mask_name
 from civicgrid.core.scoping import scope_of
 from civicgrid.registry.models import GridAssignment, Household, Resident
+from civicgrid.registry.selectors import scoped_areas
 
 # The report lists at most this many uncovered households and residents by name; the counts
 # are always complete. A page or a spreadsheet with more rows than this is not read anyway.
@@ -172,7 +173,9 @@ def coverage_report(user, area: Area) -> CoverageReport:
     PermissionDeniedError without registry.view.
     """
     _check_area(user, area)
-    under = {"area__path__startswith": area.path}
+    # By area id, so the counts use the area index (see selectors.in_areas); grouped counts
+    # are no slower this way even over the whole tree, so no size test is needed here.
+    under = {"area_id__in": scoped_areas(user, area).values("id")}
 
     grids = list(
         Area.objects.visible_to(user, "registry.view")

@@ -76,7 +76,7 @@ class Household(models.Model):
         _("housing use"), max_length=16, choices=HouseholdType.choices, default=HouseholdType.OWNER
     )
     contact_name = models.CharField(_("contact name"), max_length=64, blank=True)
-    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True, db_index=True)
     created_at = models.DateTimeField(_("created at"), default=clock.now)
 
     objects = ScopedQuerySet.as_manager()
@@ -118,7 +118,8 @@ class Resident(models.Model):
     id_number = models.CharField(_("ID number"), max_length=18, unique=True)
     birth_date = models.DateField(_("birth date"))
     ethnicity = models.CharField(_("ethnicity"), max_length=16, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Indexed: the hotline finds a caller by phone number.
+    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
     relation = models.CharField(
         _("relation to head"), max_length=16, choices=Relation.choices, default=Relation.OTHER
     )
