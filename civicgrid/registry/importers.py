@@ -120,7 +120,7 @@ REQUIRED = {ImportKind.RESIDENTS: RESIDENT_REQUIRED, ImportKind.HOUSEHOLDS: HOUS
 MAX_REPORTED_ERRORS = 1000
 # Progress is committed every 1% of the rows, but not more often than every PROGRESS_ROWS.
 PROGRESS_ROWS = 500
-# Rows per lookup of existing values in the database (and per progress step at most).
+# Rows per lookup of existing values in the database; progress is checked after each lookup.
 LOOKUP_BATCH = 500
 
 _TAG_SEPARATORS = re.compile(r"[、,，;；\s]+")
