@@ -327,6 +327,11 @@ class Case(models.Model):
         db_index=True,
     )
     paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
+    # When the running clocks started (receipt, or the last reopening): the near-due share is
+    # of the span from here to the due time. clock_round is the reopen_count they started for,
+    # so sla.apply_deadlines restarts them once after a reopening, whoever calls it.
+    clock_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    clock_round = models.PositiveSmallIntegerField(default=0, editable=False)
     returns_locked = models.BooleanField(
         _("return locked"),
         default=False,
