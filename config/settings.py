@@ -12,11 +12,13 @@ from pathlib import Path
 from config.env import (
     ConfigError,
     env_bool,
+    env_choices,
     env_database,
     env_float,
     env_int,
     env_list,
     env_str,
+    env_time,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,8 +60,28 @@ try:
     # An API import of a file up to this size runs inside the request (the answer is the
     # finished job); a larger one runs in the background and the client polls the job.
     IMPORT_SYNC_MAX_BYTES = env_int("CIVICGRID_IMPORT_SYNC_MAX_BYTES", 512 * 1024, minimum=0)
+    # Duplicate candidates at intake: open cases this close (metres) and this recent (days);
+    # the scorer is a dotted path, so a learned scorer can replace the weighted one.
+    DUPLICATE_RADIUS_M = env_float("CIVICGRID_DUPLICATE_RADIUS_M", 200.0, minimum=1)
+    DUPLICATE_WINDOW_DAYS = env_int("CIVICGRID_DUPLICATE_WINDOW_DAYS", 7, minimum=1)
+    DUPLICATE_SCORER = env_str(
+        "CIVICGRID_DUPLICATE_SCORER", "civicgrid.cases.duplicates.weighted_score"
+    )
     MAP_TILE_URL = env_str("CIVICGRID_MAP_TILE_URL", "")
     MAP_TILE_ATTRIBUTION = env_str("CIVICGRID_MAP_TILE_ATTRIBUTION", "")
+    # Case clocks: where working-day counting starts for a case received on a day off.
+    OFFICE_OPENS = env_time("CIVICGRID_OFFICE_OPENS", "09:00")
+    # Notifications: in-app always works; email uses Django's mail settings, SMS posts to the
+    # gateway (or only logs the message when no gateway is set), webhook posts JSON.
+    NOTIFY_CHANNELS = env_choices(
+        "CIVICGRID_NOTIFY_CHANNELS", ["in_app"], {"in_app", "email", "sms", "webhook"}
+    )
+    SMS_GATEWAY_URL = env_str("CIVICGRID_SMS_GATEWAY_URL", "")
+    WEBHOOK_URL = env_str("CIVICGRID_WEBHOOK_URL", "")
+    if "webhook" in NOTIFY_CHANNELS and not WEBHOOK_URL:
+        raise ConfigError("CIVICGRID_NOTIFY_CHANNELS has webhook: set CIVICGRID_WEBHOOK_URL.")
+    NOTIFY_MAX_ATTEMPTS = env_int("CIVICGRID_NOTIFY_MAX_ATTEMPTS", 5, minimum=1)
+    NOTIFY_TIMEOUT_SECONDS = env_float("CIVICGRID_NOTIFY_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 except ConfigError as exc:
     sys.stderr.write(f"CivicGrid configuration error: {exc}\n")
     raise
