@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.http import Http404
 
+from civicgrid.accounts.choices import Role
 from civicgrid.core.errors import PermissionDeniedError, ServiceError
 from civicgrid.core.models import AuditEntry
 from civicgrid.registry import services
@@ -285,7 +286,7 @@ def test_reveal_household_contact(town, personas):
 
 
 def test_community_worker_posts_and_unposts_grid_staff(town, personas):
-    staff = build_user("网格员甲")
+    staff = build_user("网格员甲", role=Role.GRID_WORKER, area=town.communities["A1"])
     assignment = services.assign_grid_worker(
         actor=personas["community_worker"], grid=town.grids["A1-1"], worker=staff, post="b"
     )
