@@ -69,6 +69,9 @@ try:
     )
     MAP_TILE_URL = env_str("CIVICGRID_MAP_TILE_URL", "")
     MAP_TILE_ATTRIBUTION = env_str("CIVICGRID_MAP_TILE_ATTRIBUTION", "")
+    # 重办: an unsolved or dissatisfied callback sends a case back to its unit this many times
+    # at most; after that the callback stands and a dispatcher decides.
+    CASE_MAX_REOPENS = env_int("CIVICGRID_CASE_MAX_REOPENS", 2, minimum=0)
     # Case clocks: where working-day counting starts for a case received on a day off.
     OFFICE_OPENS = env_time("CIVICGRID_OFFICE_OPENS", "09:00")
     # Notifications: in-app always works; email uses Django's mail settings, SMS posts to the
