@@ -11,8 +11,8 @@ import itertools
 
 from civicgrid.accounts.choices import Role, UnitKind
 from civicgrid.accounts.models import Unit
-from civicgrid.cases.choices import Channel, HandlerRole, Kind, State
-from civicgrid.cases.models import Case, CaseHandler, Category, Taxonomy
+from civicgrid.cases.choices import Channel, HandlerRole, Kind, State, TimeUnit
+from civicgrid.cases.models import Case, CaseHandler, Category, SlaPolicy, SlaRule, Taxonomy
 from civicgrid.core import clock
 from tests.builders import Town, build_user
 
@@ -122,3 +122,32 @@ def build_case(
     for unit in co_units:
         CaseHandler.objects.create(case=case, unit=unit, role=HandlerRole.CO)
     return case
+
+
+def build_policy(
+    *, respond_hours: int = 2, resolve_hours: int = 72, near_due_fraction: float = 0.2
+) -> SlaPolicy:
+    """An active time-limit policy with one catch-all rule in hours (calendar-free)."""
+    n = next(_seq)
+    policy = SlaPolicy.objects.create(
+        code=f"P{n}", name=f"policy {n}", is_active=True, near_due_fraction=near_due_fraction
+    )
+    SlaRule.objects.create(
+        policy=policy,
+        respond_value=respond_hours,
+        respond_unit=TimeUnit.HOURS,
+        resolve_value=resolve_hours,
+        resolve_unit=TimeUnit.HOURS,
+    )
+    return policy
+
+
+class Desk:
+    """Two departments serving the town, one handler each: `unit` (the usual lead unit) and
+    `other_unit` (a unit that must never act on `unit`'s cases)."""
+
+    def __init__(self, town: Town):
+        self.unit = build_unit("城管执法局", areas=[town.district])
+        self.handler = unit_handler(self.unit)
+        self.other_unit = build_unit("水务局", areas=[town.district])
+        self.other_handler = unit_handler(self.other_unit)

@@ -1,0 +1,788 @@
+"""Every transition of a case (接诉即办), and whistles (吹哨报到), as audited writes.
+
+Each function runs in one transaction and follows the same steps (`_begin` / `_finish`):
+1. the case must be visible to the actor (`Case.objects.visible_to`), else `Http404`, so a unit
+   never learns that another unit's case exists;
+2. the actor's role must carry the action's capability (`workflow.TRANSITIONS`), else
+   `PermissionDeniedError`; unit actions (accept, return, extension, resolve) also need the
+   actor to belong to the lead unit, co-handler replies to a co-handling unit;
+3. the row is locked (`select_for_update`), the caller's `expected_version` compared (a stale
+   form gets `ConflictError`), and `workflow.check` refuses an illegal transition
+   (`IllegalTransition`) before anything is written;
+4. the changes are saved with a compare-and-swap `UPDATE ... WHERE version = old` that bumps the
+   version (SQLite ignores row locks, so the swap is what stops a second writer there); the
+   timeline event (`CaseEvent`), the audit row, the deadlines (`sla`) and the outbox rows
+   (`notifications`) are written in the same transaction.
+
+`actor=None` is the system itself (automatic dispatch by a catalogue rule, a management
+command): visibility and capability checks are skipped, the workflow table is not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from civicgrid.accounts.choices import Role
+from civicgrid.accounts.models import Unit, User
+from civicgrid.areas.models import Area
+from civicgrid.cases import workflow
+from civicgrid.cases.choices import (
+    Action,
+    CallbackMethod,
+    ExtensionStatus,
+    HandlerRole,
+    ReturnReason,
+    Satisfaction,
+    Solved,
+    SummonsStatus,
+)
+from civicgrid.cases.models import (
+    Callback,
+    Case,
+    CaseEvent,
+    CaseHandler,
+    Extension,
+    Summons,
+    Supervision,
+    Whistle,
+)
+from civicgrid.core import audit, clock
+from civicgrid.core.errors import PermissionDeniedError, ServiceError
+from civicgrid.core.models import AuditEntry
+from civicgrid.core.scoping import scope_of
+
+# An invalid-case ruling removes the case from the scorecards, so it must say why.
+MIN_INVALID_REASON = 5
+
+# Fields a transition may change; `version` is written by the compare-and-swap itself.
+_TRACKED = tuple(
+    f.attname for f in Case._meta.concrete_fields if f.attname not in {"id", "version"}
+)
+
+
+class ConflictError(ServiceError):
+    """Someone else changed the case since the caller read it; reload and try again."""
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or _("The case was changed by someone else; reload it."))
+
+
+# --- the mechanics shared by every transition ---------------------------------------------
+
+
+class _Step:
+    """A locked case on its way from one state to the next."""
+
+    def __init__(self, case: Case, action: str, actor, now: dt.datetime, target: str):
+        self.case = case
+        self.action = action
+        self.actor = actor
+        self.now = now
+        self.from_state = case.state
+        self.to_state = target
+        self.before = {name: getattr(case, name) for name in _TRACKED}
+
+
+def _require(value: str, field: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ServiceError(message, field)
+    return value
+
+
+def _check_visible(model_qs, obj, actor) -> None:
+    if actor is not None and not model_qs.visible_to(actor).filter(pk=obj.pk).exists():
+        raise Http404
+
+
+def _check_capability(actor, capability: str) -> None:
+    if actor is not None and not scope_of(actor).can(capability):
+        raise PermissionDeniedError(_("Your role may not do this (needs %s).") % capability)
+
+
+def _in_unit(actor, unit_id: int | None) -> bool:
+    scope = scope_of(actor)
+    return scope.everything or (unit_id is not None and unit_id in scope.unit_ids)
+
+
+def _check_lead_unit(actor, case: Case) -> None:
+    if actor is not None and not _in_unit(actor, case.lead_unit_id):
+        raise PermissionDeniedError(_("Only the lead unit of the case may do this."))
+
+
+def _lock(case: Case, expected_version: int | None = None) -> Case:
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise ConflictError()
+    return locked
+
+
+def _begin(
+    case: Case,
+    action: str,
+    *,
+    actor,
+    expected_version: int | None = None,
+    lead_unit_only: bool = False,
+    reporter_may: bool = False,
+) -> _Step:
+    """Visibility, capability, lock, version and transition checks; nothing written yet."""
+    _check_visible(Case.objects, case, actor)
+    capability = workflow.transition(action).capability
+    if actor is not None and not (reporter_may and case.reporter_id == actor.pk):
+        _check_capability(actor, capability)
+    locked = _lock(case, expected_version)
+    target = workflow.check(action, locked.state)
+    if lead_unit_only:
+        _check_lead_unit(actor, locked)
+    return _Step(locked, action, actor, clock.now(), target)
+
+
+def _json(value):
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _save(step: _Step) -> None:
+    """Compare-and-swap the changed fields, bumping the version."""
+    case = step.case
+    changed = {
+        name: getattr(case, name) for name in _TRACKED if getattr(case, name) != step.before[name]
+    }
+    old = case.version
+    rows = Case.objects.filter(pk=case.pk, version=old).update(version=old + 1, **changed)
+    if rows != 1:
+        raise ConflictError()
+    case.version = old + 1
+
+
+def _finish(
+    step: _Step,
+    *,
+    reason: str = "",
+    unit_id: int | None = None,
+    data: dict | None = None,
+    deadlines: bool = True,
+) -> CaseEvent:
+    """Save the step, write its event and audit row, update the deadlines, notify."""
+    from civicgrid.cases import notifications, sla
+
+    case = step.case
+    before = dict(step.before)
+    case.state = step.to_state
+    if deadlines:
+        sla.apply_deadlines(case, now=step.now)
+    _save(step)
+    changes = {
+        name: [_json(before[name]), _json(getattr(case, name))]
+        for name in _TRACKED
+        if getattr(case, name) != before[name]
+    }
+    event = CaseEvent.objects.create(
+        case=case,
+        at=step.now,
+        actor=step.actor,
+        action=step.action,
+        from_state=step.from_state,
+        to_state=step.to_state,
+        unit_id=unit_id if unit_id is not None else case.lead_unit_id,
+        reason=reason,
+        data=data or {},
+    )
+    audit.record(
+        step.actor,
+        AuditEntry.Action.UPDATE,
+        case,
+        fields={"action": step.action, **changes},
+        reason=reason,
+    )
+    notifications.notify_case(case, event)
+    return event
+
+
+def _sync(original: Case, locked: Case) -> Case:
+    """Copy the saved values onto the caller's instance, so it is not left stale."""
+    if original is not locked:
+        for name in (*_TRACKED, "version"):
+            setattr(original, name, getattr(locked, name))
+    return original
+
+
+def _set_lead(case: Case, unit: Unit, now: dt.datetime) -> None:
+    """Make `unit` the case's lead handler; the previous lead row becomes inactive."""
+    current = case.handlers.filter(active=True)
+    current.filter(role=HandlerRole.LEAD).exclude(unit=unit).update(active=False)
+    existing = current.filter(unit=unit).first()
+    if existing is None:
+        CaseHandler.objects.create(case=case, unit=unit, role=HandlerRole.LEAD, assigned_at=now)
+    elif existing.role != HandlerRole.LEAD:
+        existing.role = HandlerRole.LEAD
+        existing.assigned_at = now
+        existing.save(update_fields=["role", "assigned_at"])
+    case.lead_unit = unit
+
+
+def _add_co(case: Case, unit: Unit, now: dt.datetime) -> bool:
+    """Add `unit` as a co-handler; False when it already handles the case."""
+    if case.handlers.filter(active=True, unit=unit).exists():
+        return False
+    CaseHandler.objects.create(case=case, unit=unit, role=HandlerRole.CO, assigned_at=now)
+    return True
+
+
+def _check_unit(unit: Unit | None, field: str = "unit") -> Unit:
+    if unit is None:
+        raise ServiceError(_("Choose a handling unit."), field)
+    if not unit.is_active:
+        raise ServiceError(_("%s is no longer active.") % unit.name, field)
+    return unit
+
+
+# --- dispatch, reassign, accept, return, ruling ------------------------------------------
+
+
+@transaction.atomic
+def dispatch_case(
+    case: Case,
+    unit: Unit,
+    *,
+    actor,
+    co_units: Iterable[Unit] = (),
+    note: str = "",
+    expected_version: int | None = None,
+) -> Case:
+    """派单: give a received case to its lead unit (and co-handling units)."""
+    _check_unit(unit)
+    co_units = [_check_unit(u, "co_units") for u in co_units if u.pk != unit.pk]
+    step = _begin(case, Action.DISPATCH, actor=actor, expected_version=expected_version)
+    locked = step.case
+    _set_lead(locked, unit, step.now)
+    added = [u.pk for u in co_units if _add_co(locked, u, step.now)]
+    locked.dispatched_at = step.now
+    _finish(step, reason=note.strip(), unit_id=unit.pk, data={"co_units": added})
+    return _sync(case, locked)
+
+
+@transaction.atomic
+def reassign_case(case: Case, unit: Unit, *, actor, note: str) -> Case:
+    """转派: move a dispatched case to another lead unit (the old one stops handling it)."""
+    _check_unit(unit)
+    note = _require(note, "note", _("Say why the case goes to another unit."))
+    step = _begin(case, Action.REASSIGN, actor=actor)
+    locked = step.case
+    if locked.lead_unit_id == unit.pk:
+        raise ServiceError(_("The case is already with %s.") % unit.name, "unit")
+    previous = locked.lead_unit_id
+    _set_lead(locked, unit, step.now)
+    locked.dispatched_at = step.now
+    # The new unit has not returned the case: a ruling bound only the unit it was made for.
+    locked.returns_locked = False
+    _finish(step, reason=note, unit_id=unit.pk, data={"from_unit": previous})
+    return _sync(case, locked)
+
+
+@transaction.atomic
+def accept_case(case: Case, *, actor, expected_version: int | None = None) -> Case:
+    """签收: the lead unit acknowledges the case (the response clock stops)."""
+    step = _begin(
+        case, Action.ACCEPT, actor=actor, expected_version=expected_version, lead_unit_only=True
+    )
+    step.case.accepted_at = step.now
+    _finish(step)
+    return _sync(case, step.case)
+
+
+@transaction.atomic
+def return_case(case: Case, *, actor, reason_code: str, reason: str) -> Case:
+    """退单: the lead unit says the case is not theirs; a dispatcher rules on it."""
+    if reason_code not in ReturnReason.values:
+        raise ServiceError(_("Choose a reason for the return."), "reason_code")
+    reason = _require(reason, "reason", _("Explain why the case is not yours."))
+    step = _begin(case, Action.RETURN, actor=actor, lead_unit_only=True)
+    locked = step.case
+    if locked.returns_locked:
+        raise ServiceError(
+            _("A dispatcher has ruled that your unit handles this case; it cannot be returned."),
+            "reason_code",
+        )
+    locked.return_count += 1
+    _finish(step, reason=reason, data={"reason_code": reason_code})
+    return _sync(case, locked)
+
+
+@transaction.atomic
+def rule_on_return(case: Case, unit: Unit, *, actor, note: str) -> Case:
+    """审定: the dispatcher decides who handles a returned case; that unit may not return it."""
+    _check_unit(unit)
+    note = _require(note, "note", _("Give the reason for the ruling."))
+    step = _begin(case, Action.RULE, actor=actor)
+    locked = step.case
+    previous = locked.lead_unit_id
+    _set_lead(locked, unit, step.now)
+    locked.returns_locked = True
+    locked.dispatched_at = step.now
+    locked.accepted_at = None  # the unit must accept it again
+    _finish(step, reason=note, unit_id=unit.pk, data={"from_unit": previous})
+    return _sync(case, locked)
+
+
+# --- extensions, suspension, supervision --------------------------------------------------
+
+
+@transaction.atomic
+def request_extension(
+    case: Case, *, actor, reason: str, requested_due_at: dt.datetime
+) -> Extension:
+    """延期申请: the lead unit asks for a later resolve-by time, before the deadline."""
+    reason = _require(reason, "reason", _("Give the reason for the extension."))
+    if requested_due_at is None:
+        raise ServiceError(_("Give the new resolve-by time."), "requested_due_at")
+    step = _begin(case, Action.REQUEST_EXTENSION, actor=actor, lead_unit_only=True)
+    locked = step.case
+    if requested_due_at <= step.now or (
+        locked.resolve_due_at is not None and requested_due_at <= locked.resolve_due_at
+    ):
+        raise ServiceError(
+            _("The new resolve-by time must be later than the current one."), "requested_due_at"
+        )
+    if locked.resolve_due_at is not None and step.now >= locked.resolve_due_at:
+        raise ServiceError(_("An extension must be requested before the deadline."))
+    if locked.extensions.filter(status=ExtensionStatus.PENDING).exists():
+        raise ServiceError(_("An extension request is already waiting for a decision."))
+    extension = Extension.objects.create(
+        case=locked,
+        requested_by=actor,
+        requested_at=step.now,
+        reason=reason,
+        requested_due_at=requested_due_at,
+    )
+    _finish(
+        step,
+        reason=reason,
+        data={"extension": extension.pk, "requested_due_at": requested_due_at.isoformat()},
+        deadlines=False,
+    )
+    _sync(case, locked)
+    return extension
+
+
+@transaction.atomic
+def decide_extension(extension: Extension, *, actor, approve: bool, note: str = "") -> Extension:
+    """Approve (the resolve-by time moves) or refuse a pending extension request."""
+    case = extension.case
+    action = Action.APPROVE_EXTENSION if approve else Action.REFUSE_EXTENSION
+    step = _begin(case, action, actor=actor)
+    locked_ext = Extension.objects.select_for_update().get(pk=extension.pk)
+    if locked_ext.status != ExtensionStatus.PENDING:
+        raise ServiceError(_("This extension request has already been decided."))
+    locked_ext.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
+    locked_ext.decided_by = actor
+    locked_ext.decided_at = step.now
+    locked_ext.decision_note = note.strip()[:500]
+    locked_ext.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    data = {"extension": locked_ext.pk}
+    if approve:
+        data["from"] = _json(step.case.resolve_due_at)
+        step.case.resolve_due_at = locked_ext.requested_due_at
+        data["to"] = _json(locked_ext.requested_due_at)
+    _finish(step, reason=locked_ext.decision_note, data=data, deadlines=approve)
+    _sync(case, step.case)
+    for name in ("status", "decided_by_id", "decided_at", "decision_note"):
+        setattr(extension, name, getattr(locked_ext, name))
+    return extension
+
+
+@transaction.atomic
+def suspend_case(case: Case, *, actor, reason: str) -> Case:
+    """挂起: stop the clocks (waiting for a third party, a court, the weather)."""
+    from civicgrid.cases import sla
+
+    reason = _require(reason, "reason", _("Give the reason for suspending the case."))
+    step = _begin(case, Action.SUSPEND, actor=actor)
+    sla.pause(step.case, now=step.now)
+    _finish(step, reason=reason)
+    return _sync(case, step.case)
+
+
+@transaction.atomic
+def resume_case(case: Case, *, actor) -> Case:
+    """Restart the clocks of a suspended case; due times move by the time it was suspended."""
+    from civicgrid.cases import sla
+
+    step = _begin(case, Action.RESUME, actor=actor)
+    sla.resume(step.case, now=step.now)
+    _finish(step)
+    return _sync(case, step.case)
+
+
+@transaction.atomic
+def supervise_case(
+    case: Case, *, actor, reason: str, new_due_at: dt.datetime | None = None
+) -> Supervision:
+    """督办: a superior presses an open case, optionally with a new resolve-by time."""
+    reason = _require(reason, "reason", _("Give the reason for supervising the case."))
+    step = _begin(case, Action.SUPERVISE, actor=actor)
+    locked = step.case
+    if new_due_at is not None and new_due_at <= step.now:
+        raise ServiceError(_("The new resolve-by time must be in the future."), "new_due_at")
+    supervision = Supervision.objects.create(
+        case=locked, by=actor, at=step.now, reason=reason, new_due_at=new_due_at
+    )
+    locked.supervised = True
+    data = {"supervision": supervision.pk}
+    if new_due_at is not None:
+        data["from"] = _json(locked.resolve_due_at)
+        data["to"] = _json(new_due_at)
+        locked.resolve_due_at = new_due_at
+    _finish(step, reason=reason, data=data, deadlines=new_due_at is not None)
+    _sync(case, locked)
+    return supervision
+
+
+# --- co-handlers, resolving, callbacks, reopening, closing -------------------------------
+
+
+@transaction.atomic
+def add_co_handler(case: Case, unit: Unit, *, actor) -> Case:
+    """协办: add a unit that helps the lead unit (it replies; the lead unit resolves)."""
+    _check_unit(unit)
+    step = _begin(case, Action.ADD_CO_HANDLER, actor=actor)
+    if not _add_co(step.case, unit, step.now):
+        raise ServiceError(_("%s already handles this case.") % unit.name, "unit")
+    _finish(step, unit_id=unit.pk, deadlines=False)
+    return _sync(case, step.case)
+
+
+@transaction.atomic
+def co_handler_reply(case: Case, *, actor, reply: str) -> CaseHandler:
+    """A co-handling unit reports its part to the lead unit."""
+    reply = _require(reply, "reply", _("Write the reply."))
+    step = _begin(case, Action.CO_HANDLER_REPLY, actor=actor)
+    handlers = step.case.handlers.filter(active=True, role=HandlerRole.CO)
+    if actor is not None and not scope_of(actor).everything:
+        handlers = handlers.filter(unit__in=scope_of(actor).unit_ids)
+    handler = handlers.order_by("pk").first()
+    if handler is None:
+        raise PermissionDeniedError(_("Only a co-handling unit of the case may do this."))
+    handler.reply = reply
+    handler.replied_at = step.now
+    handler.save(update_fields=["reply", "replied_at"])
+    _finish(step, reason=reply, unit_id=handler.unit_id, deadlines=False)
+    _sync(case, step.case)
+    return handler
+
+
+@transaction.atomic
+def resolve_case(case: Case, *, actor, reply: str) -> Case:
+    """办结: the lead unit finishes the case with its reply to the citizen."""
+    reply = _require(reply, "reply", _("Write the reply to the citizen."))
+    step = _begin(case, Action.RESOLVE, actor=actor, lead_unit_only=True)
+    step.case.reply = reply
+    step.case.resolved_at = step.now
+    _finish(step, reason=reply)
+    return _sync(case, step.case)
+
+
+def max_reopens() -> int:
+    return settings.CASE_MAX_REOPENS
+
+
+def _reopen(step: _Step, *, reason: str, data: dict) -> CaseEvent:
+    """重办 mechanics: back to the same lead unit, with fresh deadlines from now."""
+    locked = step.case
+    data = {**data, "previous_reply": locked.reply}
+    locked.reopen_count += 1
+    locked.dispatched_at = step.now
+    locked.accepted_at = None
+    locked.resolved_at = None
+    locked.closed_at = None
+    # sla.apply_deadlines sees reopen_count go up and restarts both clocks from now.
+    return _finish(step, reason=reason, data=data)
+
+
+@transaction.atomic
+def record_callback(
+    case: Case,
+    *,
+    actor,
+    method: str,
+    contacted: bool,
+    solved: str,
+    satisfaction: str,
+    note: str = "",
+) -> Callback:
+    """回访: record the citizen's answers. An unsolved or dissatisfied answer reopens the case
+    to the same unit (重办) until it has been reopened `CIVICGRID_CASE_MAX_REOPENS` times."""
+    errors = {}
+    if method not in CallbackMethod.values:
+        errors["method"] = _("Choose how the citizen was asked.")
+    if solved not in Solved.values:
+        errors["solved"] = _("Say whether the problem is solved.")
+    if satisfaction not in Satisfaction.values:
+        errors["satisfaction"] = _("Choose the citizen's satisfaction.")
+    if errors:
+        first = next(iter(errors))
+        raise ServiceError(errors[first], first, errors)
+    step = _begin(case, Action.CALLBACK, actor=actor, reporter_may=True)
+    locked = step.case
+    if (
+        actor is not None
+        and locked.reporter_id == actor.pk
+        and not scope_of(actor).can("cases.callback")
+    ):
+        method = CallbackMethod.WEB  # the resident answered on the web themselves
+    callback = Callback.objects.create(
+        case=locked,
+        at=step.now,
+        by=actor,
+        method=method,
+        contacted=bool(contacted),
+        solved=solved,
+        satisfaction=satisfaction,
+        note=note.strip(),
+    )
+    answers = {
+        "callback": callback.pk,
+        "method": method,
+        "contacted": bool(contacted),
+        "solved": solved,
+        "satisfaction": satisfaction,
+    }
+    _finish(step, reason=callback.note, data=answers)
+    unhappy = solved == Solved.NOT_SOLVED or satisfaction == Satisfaction.DISSATISFIED
+    if unhappy and locked.reopen_count < max_reopens():
+        target = workflow.check(Action.REOPEN, locked.state)
+        reopen = _Step(locked, Action.REOPEN, actor, step.now, target)
+        _reopen(
+            reopen,
+            reason=_("The citizen's callback: %(solved)s, %(satisfaction)s.")
+            % {
+                "solved": Solved(solved).label,
+                "satisfaction": Satisfaction(satisfaction).label,
+            },
+            data={"automatic": True, "callback": callback.pk},
+        )
+    _sync(case, locked)
+    return callback
+
+
+@transaction.atomic
+def reopen_case(case: Case, *, actor, reason: str) -> Case:
+    """重办 by a dispatcher's decision (not limited by CIVICGRID_CASE_MAX_REOPENS)."""
+    reason = _require(reason, "reason", _("Give the reason for reopening the case."))
+    step = _begin(case, Action.REOPEN, actor=actor)
+    _reopen(step, reason=reason, data={"automatic": False})
+    return _sync(case, step.case)
+
+
+@transaction.atomic
+def close_case(case: Case, *, actor) -> Case:
+    """办结归档: close a resolved (and possibly called-back) case."""
+    step = _begin(case, Action.CLOSE, actor=actor)
+    step.case.closed_at = step.now
+    _finish(step)
+    return _sync(case, step.case)
+
+
+# --- merge, invalid, comments ------------------------------------------------------------
+
+
+@transaction.atomic
+def merge_case(case: Case, into: Case, *, actor, reason: str = "") -> Case:
+    """合并: fold a duplicate into `into`. The duplicate's reporter stays on the record
+    (`into.merged_cases`) and is informed with every reporter of the target."""
+    if case.pk == into.pk:
+        raise ServiceError(_("A case cannot be merged into itself."), "into")
+    _check_visible(Case.objects, into, actor)
+    step = _begin(case, Action.MERGE, actor=actor)
+    # Lock the target after the duplicate is checked; two merges of the same pair in opposite
+    # directions meet at the duplicate's lock first, so they cannot deadlock in that order.
+    target = Case.objects.select_for_update().get(pk=into.pk)
+    if workflow.is_terminal(target.state):
+        raise ServiceError(_("Cases can only be merged into a case that is still live."), "into")
+    duplicate = step.case
+    duplicate.parent = target
+    duplicate.closed_at = step.now
+    # Cases already merged into the duplicate follow it, so the target lists every reporter.
+    followers = list(Case.objects.filter(parent=duplicate).values_list("pk", "number"))
+    Case.objects.filter(parent=duplicate).update(parent=target)
+    _finish(step, reason=reason.strip(), data={"into": target.pk, "into_number": target.number})
+    merged = [duplicate.number, *(number for _pk, number in followers)]
+    target_step = _Step(target, Action.MERGE, actor, step.now, target.state)
+    _finish(
+        target_step,
+        reason=reason.strip(),
+        data={"merged": merged, "merged_ids": [duplicate.pk, *(pk for pk, _n in followers)]},
+        deadlines=False,
+    )
+    _sync(into, target)
+    return _sync(case, duplicate)
+
+
+@transaction.atomic
+def invalidate_case(case: Case, *, actor, reason: str) -> Case:
+    """不合理诉求: close with a reviewed reason; scorecards leave the case out (核减)."""
+    reason = (reason or "").strip()
+    if len(reason) < MIN_INVALID_REASON:
+        raise ServiceError(
+            _("Give the reviewed reason (at least %d characters).") % MIN_INVALID_REASON, "reason"
+        )
+    step = _begin(case, Action.INVALIDATE, actor=actor)
+    step.case.invalid_reason = reason[:500]
+    step.case.closed_at = step.now
+    _finish(step, reason=reason)
+    return _sync(case, step.case)
+
+
+@transaction.atomic
+def comment_case(case: Case, *, actor, text: str) -> CaseEvent:
+    """A note on the timeline (staff who see the case, or the reporter on their own case)."""
+    text = _require(text, "text", _("Write the comment."))
+    step = _begin(case, Action.COMMENT, actor=actor, reporter_may=True)
+    event = _finish(step, reason=text, deadlines=False)
+    _sync(case, step.case)
+    return event
+
+
+# --- whistles (吹哨报到) -----------------------------------------------------------------
+
+
+def _unit_users(units: Iterable[Unit]):
+    return User.objects.filter(
+        is_active=True,
+        role_assignments__role=Role.DEPARTMENT_HANDLER,
+        role_assignments__unit__in=list(units),
+    ).distinct()
+
+
+@transaction.atomic
+def blow_whistle(
+    *,
+    actor,
+    area: Area,
+    units: Iterable[Unit],
+    reason: str,
+    case: Case | None = None,
+    site: str = "",
+    limit_minutes: int = 30,
+) -> Whistle:
+    """吹哨: summon departments to a site (and a case); each must report in within the limit."""
+    from civicgrid.cases import notifications
+
+    units = list({u.pk: u for u in units}.values())
+    reason = _require(reason, "reason", _("Say why the departments are summoned."))
+    if not units:
+        raise ServiceError(_("Summon at least one unit."), "units")
+    for unit in units:
+        _check_unit(unit, "units")
+    if limit_minutes is None or int(limit_minutes) < 1:
+        raise ServiceError(_("The report-in limit must be at least one minute."), "limit_minutes")
+    if actor is not None:
+        _check_capability(actor, "cases.whistle")
+        if not scope_of(actor).covers_path(area.path):
+            raise PermissionDeniedError(_("%s is outside your area.") % area.name, "area")
+    now = clock.now()
+    step = None
+    if case is not None:
+        step = _begin(case, Action.WHISTLE, actor=actor)
+    whistle = Whistle.objects.create(
+        case=step.case if step else None,
+        area=area,
+        site=site.strip()[:255],
+        reason=reason,
+        blown_by=actor,
+        blown_at=now,
+        limit_minutes=int(limit_minutes),
+    )
+    due = now + dt.timedelta(minutes=int(limit_minutes))
+    Summons.objects.bulk_create([Summons(whistle=whistle, unit=unit, due_at=due) for unit in units])
+    audit.record(
+        actor,
+        AuditEntry.Action.CREATE,
+        whistle,
+        fields={"units": [u.pk for u in units], "case": case.pk if case else None},
+        reason=reason,
+    )
+    if step is not None:
+        _finish(
+            step,
+            reason=reason,
+            data={"whistle": whistle.pk, "units": [u.pk for u in units], "site": whistle.site},
+            deadlines=False,
+        )
+        _sync(case, step.case)
+    notifications.notify(
+        list(_unit_users(units)),
+        _("Summoned to %(area)s: report in within %(minutes)d minutes")
+        % {"area": area.name, "minutes": int(limit_minutes)},
+        "\n".join(filter(None, [whistle.site, reason])),
+        case=whistle.case,
+    )
+    return whistle
+
+
+@transaction.atomic
+def report_in(summons: Summons, *, actor) -> Summons:
+    """报到: a member of the summoned unit reports in; after the limit it counts as late."""
+    if actor is not None and not _in_unit(actor, summons.unit_id):
+        if Whistle.objects.visible_to(actor).filter(pk=summons.whistle_id).exists():
+            raise PermissionDeniedError(_("Only the summoned unit may report in."))
+        raise Http404
+    locked = Summons.objects.select_for_update().select_related("whistle").get(pk=summons.pk)
+    whistle = locked.whistle
+    if locked.reported_at is not None:
+        raise ServiceError(_("Your unit has already reported in."))
+    if whistle.closed_at is not None:
+        raise ServiceError(_("This whistle is closed."))
+    now = clock.now()
+    status = SummonsStatus.REPORTED if now <= locked.due_at else SummonsStatus.LATE
+    # Compare-and-swap against a concurrent report-in by a colleague of the same unit.
+    rows = Summons.objects.filter(pk=locked.pk, reported_at__isnull=True).update(
+        reported_at=now, reported_by=actor, status=status
+    )
+    if rows != 1:
+        raise ServiceError(_("Your unit has already reported in."))
+    audit.record(
+        actor,
+        AuditEntry.Action.UPDATE,
+        locked,
+        area_path=whistle.area.path,
+        fields={"status": [locked.status, status]},
+    )
+    if whistle.case_id is not None:
+        CaseEvent.objects.create(
+            case_id=whistle.case_id,
+            at=now,
+            actor=actor,
+            action=Action.REPORT_IN,
+            unit_id=locked.unit_id,
+            data={"whistle": whistle.pk, "status": status},
+        )
+    summons.reported_at, summons.reported_by, summons.status = now, actor, status
+    return summons
+
+
+@transaction.atomic
+def close_whistle(whistle: Whistle, *, actor) -> Whistle:
+    """End a whistle once its case is resolved or closed (or it had no case)."""
+    _check_visible(Whistle.objects, whistle, actor)
+    _check_capability(actor, "cases.whistle")
+    locked = Whistle.objects.select_for_update().get(pk=whistle.pk)
+    if locked.closed_at is not None:
+        raise ServiceError(_("This whistle is already closed."))
+    if locked.case_id is not None and workflow.is_open(
+        Case.objects.values_list("state", flat=True).get(pk=locked.case_id)
+    ):
+        raise ServiceError(_("The whistle's case must be resolved before the whistle closes."))
+    now = clock.now()
+    Whistle.objects.filter(pk=locked.pk).update(closed_at=now)
+    audit.record(actor, AuditEntry.Action.UPDATE, locked, fields={"closed_at": now.isoformat()})
+    whistle.closed_at = now
+    return whistle
