@@ -346,11 +346,12 @@ def _replay(key: str, fingerprint: str) -> Case | None:
         return None
     event = case.events.filter(action=Action.RECEIVE).first()
     if event is None or event.data.get("fingerprint") != fingerprint:
-        raise ConflictError(
-            _("This idempotency key was already used for a different request (case %(number)s).")
-            % {"number": case.number},
-            field="idempotency_key",
-        )
+        message = _(
+            "This idempotency key was already used for a different request (case %(number)s)."
+        ) % {"number": case.number}
+        conflict = ConflictError(message)
+        conflict.errors = {"idempotency_key": message}
+        raise conflict
     return case
 
 
@@ -426,6 +427,7 @@ def _write(*, actor, fields, location, anonymous, reporter, fingerprint, legacy_
             idempotency_key=fields["idempotency_key"],
             created_by=actor if staff else None,
         )
+        sla.apply_deadlines(case, now=now)
         case.save()
         if fields["tags"]:
             case.tags.set(fields["tags"])
@@ -461,11 +463,15 @@ def _write(*, actor, fields, location, anonymous, reporter, fingerprint, legacy_
             case,
             fields={"channel": case.channel, "kind": case.kind, "grid": case.grid_id},
         )
-        sla.apply_deadlines(case, now=now)
-        case.save()
         notifications.notify_case(case, event)
         found = routing.route(case.category, grid or area)
         if found.auto and found.unit is not None:
-            services.dispatch_case(case, found.unit, actor=actor, note=_("Dispatch catalogue"))
-            case.refresh_from_db()
+            # The catalogue decides, not the person who took the call (a hotline operator may
+            # not dispatch): the system is the actor, and the event names the rule.
+            services.dispatch_case(
+                case,
+                found.unit,
+                actor=None,
+                note=_("Dispatch catalogue rule %(rule)d") % {"rule": found.rule.pk},
+            )
     return case
