@@ -6,6 +6,7 @@ expected, never fall back silently (a typo in production should not quietly run 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from urllib.parse import urlparse
 
@@ -61,6 +62,27 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_time(name: str, default: str) -> dt.time:
+    """A time of day written HH:MM (24-hour clock)."""
+    raw = os.environ.get(name) or default
+    try:
+        return dt.time.fromisoformat(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a time of day: use HH:MM, e.g. 09:00.") from None
+
+
+def env_choices(name: str, default: list[str], allowed: set[str]) -> list[str]:
+    """A comma-separated list whose items must each be one of `allowed`."""
+    values = env_list(name, default)
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ConfigError(
+            f"{name}={','.join(values)!r}: unknown {', '.join(unknown)}; "
+            f"use any of {', '.join(sorted(allowed))}."
+        )
+    return values
 
 
 def env_database(name: str, default: str) -> dict:

@@ -1,0 +1,372 @@
+"""Notifications: an outbox written in the caller's transaction, delivered after the commit.
+
+`notify_case(case, event)` tells the people concerned by a timeline event (the handling
+units' staff, the dispatchers over the case's area, the reporter when they have an account
+and the step concerns them); `notify(users, ...)` tells anyone anything. Rows are written
+inside the caller's transaction, so a change that rolls back leaves no row and sends nothing;
+external delivery is queued with `transaction.on_commit`.
+
+Channels (`CIVICGRID_NOTIFY_CHANNELS`, default `in_app`):
+- in_app: the row is the message; it is listed by `unread_for(user)` until `mark_read`.
+- email: Django's mail settings, to the user's email address.
+- sms: a JSON POST to `CIVICGRID_SMS_GATEWAY_URL`; without a gateway it is only logged.
+- webhook: one JSON POST per message to `CIVICGRID_WEBHOOK_URL` (no recipient).
+A failed delivery keeps the row with its attempts and error; `deliver_pending` (the
+`send_notifications` command) retries it, up to `CIVICGRID_NOTIFY_MAX_ATTEMPTS` attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils.translation import gettext as _
+
+from civicgrid.accounts.choices import Role
+from civicgrid.accounts.models import RoleAssignment, User
+from civicgrid.cases.choices import Action, NotificationChannel, NotificationStatus
+from civicgrid.cases.models import Case, CaseEvent, CaseHandler, Notification
+from civicgrid.core import clock
+
+logger = logging.getLogger(__name__)
+
+IN_APP = NotificationChannel.IN_APP
+UNIT, DESK, REPORTER = "unit", "desk", "reporter"
+# Who hears of each step: the handling units' staff, the dispatchers over the area (the desk),
+# the reporter (only for the steps a resident follows: received, taken up, answered, closed).
+AUDIENCE: dict[str, frozenset[str]] = {
+    Action.RECEIVE: frozenset({DESK, REPORTER}),
+    Action.DISPATCH: frozenset({UNIT}),
+    Action.REASSIGN: frozenset({UNIT}),
+    Action.ACCEPT: frozenset({REPORTER}),
+    Action.RETURN: frozenset({DESK}),
+    Action.RULE: frozenset({UNIT}),
+    Action.REQUEST_EXTENSION: frozenset({DESK}),
+    Action.APPROVE_EXTENSION: frozenset({UNIT}),
+    Action.REFUSE_EXTENSION: frozenset({UNIT}),
+    Action.SUSPEND: frozenset({UNIT}),
+    Action.RESUME: frozenset({UNIT}),
+    Action.SUPERVISE: frozenset({UNIT}),
+    Action.ADD_CO_HANDLER: frozenset({UNIT}),
+    Action.CO_HANDLER_REPLY: frozenset({UNIT}),
+    Action.RESOLVE: frozenset({DESK, REPORTER}),
+    Action.CALLBACK: frozenset({UNIT}),
+    Action.REOPEN: frozenset({UNIT, REPORTER}),
+    Action.CLOSE: frozenset({UNIT, REPORTER}),
+    Action.MERGE: frozenset({REPORTER}),
+    Action.INVALIDATE: frozenset({UNIT, REPORTER}),
+    Action.COMMENT: frozenset({UNIT, DESK}),
+    Action.WHISTLE: frozenset({UNIT}),
+    Action.REPORT_IN: frozenset({DESK}),
+    Action.DEADLINE: frozenset({UNIT, DESK}),
+}
+DESK_ROLES = (Role.STREET_DISPATCHER,)
+
+
+@dataclass(frozen=True)
+class Contact:
+    user_id: int
+    email: str
+    phone: str
+
+
+def configured_channels() -> list[str]:
+    """The channels messages go out on; in-app is always one of them."""
+    channels = list(settings.NOTIFY_CHANNELS)
+    return channels if IN_APP in channels else [IN_APP, *channels]
+
+
+def _rows(
+    contacts: Iterable[Contact],
+    subject: str,
+    body: str,
+    case_id: int | None,
+    channels: Sequence[str],
+    now,
+) -> list[Notification]:
+    rows: list[Notification] = []
+    common = {"case_id": case_id, "subject": subject[:200], "body": body, "created_at": now}
+    for contact in contacts:
+        for channel in channels:
+            if channel == IN_APP:
+                # The row is the delivery: nothing leaves the system.
+                rows.append(
+                    Notification(
+                        recipient_id=contact.user_id,
+                        channel=IN_APP,
+                        status=NotificationStatus.SENT,
+                        sent_at=now,
+                        **common,
+                    )
+                )
+            elif channel in (NotificationChannel.EMAIL, NotificationChannel.SMS):
+                address = contact.email if channel == NotificationChannel.EMAIL else contact.phone
+                if address:
+                    rows.append(
+                        Notification(
+                            recipient_id=contact.user_id,
+                            channel=channel,
+                            address=address,
+                            **common,
+                        )
+                    )
+    if NotificationChannel.WEBHOOK in channels:
+        rows.append(
+            Notification(
+                channel=NotificationChannel.WEBHOOK, address=settings.WEBHOOK_URL, **common
+            )
+        )
+    return rows
+
+
+def _write(rows: list[Notification], *, deliver: bool) -> list[Notification]:
+    Notification.objects.bulk_create(rows, batch_size=1000)
+    outgoing = [r.pk for r in rows if r.channel != IN_APP]
+    if deliver and outgoing:
+        # After the commit only: a change that rolls back must not have told anyone.
+        transaction.on_commit(lambda: deliver_ids(outgoing))
+    return rows
+
+
+def notify(
+    users: Iterable[User],
+    subject: str,
+    body: str = "",
+    case: Case | None = None,
+    channel: str | Sequence[str] = IN_APP,
+    *,
+    deliver: bool = True,
+) -> list[Notification]:
+    """Write one message per user (and channel) in the current transaction.
+
+    `channel` is one channel or several (`configured_channels()` for all that are set up).
+    External channels are delivered after the commit unless `deliver` is False (then
+    `deliver_pending` sends them).
+    """
+    channels = [channel] if isinstance(channel, str) else list(channel)
+    contacts = [Contact(u.pk, u.email, u.phone) for u in users]
+    rows = _rows(contacts, subject, body, case.pk if case else None, channels, clock.now())
+    return _write(rows, deliver=deliver)
+
+
+def _subject(case: Case, event: CaseEvent) -> str:
+    if event.action == Action.DEADLINE:
+        label = {
+            "near_due": _("near due"),
+            "overdue": _("overdue"),
+        }.get(event.data.get("to", ""), _("deadline status changed"))
+    else:
+        try:
+            label = Action(event.action).label
+        except ValueError:
+            label = event.action
+    return f"{case.number} {label}: {case.title}"
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """'/1/7/42/' -> ['/1/', '/1/7/', '/1/7/42/']."""
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def notify_case_events(
+    pairs: Sequence[tuple[Case, CaseEvent]], *, deliver: bool = True
+) -> list[Notification]:
+    """`notify_case` for many (case, event) pairs with a fixed number of queries.
+
+    The sweeper calls it per batch; `deliver=False` leaves external messages to
+    `deliver_pending`, so a sweep never waits on a mail server.
+    """
+    if not pairs:
+        return []
+    units: dict[int, set[int]] = defaultdict(set)
+    for case, _event in pairs:
+        if case.lead_unit_id:
+            units[case.pk].add(case.lead_unit_id)
+    needs_unit = {c.pk for c, e in pairs if UNIT in AUDIENCE.get(e.action, ())}
+    if needs_unit:
+        co = CaseHandler.objects.filter(case_id__in=needs_unit, active=True)
+        for case_id, unit_id in co.values_list("case_id", "unit_id"):
+            units[case_id].add(unit_id)
+    unit_staff: dict[int, list[Contact]] = defaultdict(list)
+    all_units = {u for us in units.values() for u in us}
+    if all_units:
+        staff = RoleAssignment.objects.filter(unit_id__in=all_units, user__is_active=True)
+        for unit_id, user_id, email, phone in staff.values_list(
+            "unit_id", "user_id", "user__email", "user__phone"
+        ):
+            unit_staff[unit_id].append(Contact(user_id, email, phone))
+    desk: dict[str, list[Contact]] = defaultdict(list)
+    if any(DESK in AUDIENCE.get(e.action, ()) for _c, e in pairs):
+        paths = {p for c, _e in pairs for p in _ancestor_paths(c.area_path)}
+        rows = RoleAssignment.objects.filter(
+            role__in=DESK_ROLES, area__path__in=paths, user__is_active=True
+        ).values_list("area__path", "user_id", "user__email", "user__phone")
+        for path, user_id, email, phone in rows:
+            desk[path].append(Contact(user_id, email, phone))
+    reporters: dict[int, Contact] = {}
+    reporter_ids = {c.reporter_id for c, e in pairs if c.reporter_id}
+    if reporter_ids:
+        for user_id, email, phone in User.objects.filter(
+            pk__in=reporter_ids, is_active=True
+        ).values_list("pk", "email", "phone"):
+            reporters[user_id] = Contact(user_id, email, phone)
+
+    channels = configured_channels()
+    now = clock.now()
+    out: list[Notification] = []
+    for case, event in pairs:
+        audience = AUDIENCE.get(event.action, frozenset({UNIT}))
+        contacts: dict[int, Contact] = {}
+        if UNIT in audience:
+            for unit_id in units.get(case.pk, ()):
+                contacts.update((c.user_id, c) for c in unit_staff.get(unit_id, ()))
+        if DESK in audience:
+            for path in _ancestor_paths(case.area_path):
+                contacts.update((c.user_id, c) for c in desk.get(path, ()))
+        if REPORTER in audience and case.reporter_id in reporters:
+            contacts[case.reporter_id] = reporters[case.reporter_id]
+        contacts.pop(event.actor_id, None)  # nobody is told of their own step
+        if contacts:
+            out.extend(
+                _rows(
+                    contacts.values(), _subject(case, event), event.reason, case.pk, channels, now
+                )
+            )
+    return _write(out, deliver=deliver)
+
+
+def notify_case(case: Case, event: CaseEvent) -> list[Notification]:
+    """Tell the people concerned by `event` on `case` (see AUDIENCE), on every channel."""
+    return notify_case_events([(case, event)])
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+def _post_json(url: str, payload: dict) -> None:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=settings.NOTIFY_TIMEOUT_SECONDS) as response:
+        if not 200 <= response.status < 300:
+            raise OSError(f"HTTP {response.status}")
+
+
+def _send_email(n: Notification) -> None:
+    send_mail(n.subject, n.body or n.subject, None, [n.address], fail_silently=False)
+
+
+def _send_sms(n: Notification) -> None:
+    text = f"{n.subject} {n.body}".strip()
+    if not settings.SMS_GATEWAY_URL:
+        logger.info("SMS to %s: %s", n.address, text)
+        return
+    _post_json(settings.SMS_GATEWAY_URL, {"phone": n.address, "text": text})
+
+
+def _send_webhook(n: Notification) -> None:
+    _post_json(
+        n.address,
+        {
+            "id": n.pk,
+            "subject": n.subject,
+            "body": n.body,
+            "case": n.case.number if n.case_id else None,
+            "created_at": n.created_at.isoformat(),
+        },
+    )
+
+
+ADAPTERS = {
+    NotificationChannel.EMAIL: _send_email,
+    NotificationChannel.SMS: _send_sms,
+    NotificationChannel.WEBHOOK: _send_webhook,
+}
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    failed: int = 0
+
+
+def _deliverable() -> Q:
+    return Q(
+        status__in=(NotificationStatus.PENDING, NotificationStatus.FAILED),
+        attempts__lt=settings.NOTIFY_MAX_ATTEMPTS,
+    ) & ~Q(channel=IN_APP)
+
+
+def deliver_ids(ids: Iterable[int]) -> DeliveryResult:
+    """Send the given outbox rows that still need sending; record failures on the row."""
+    result = DeliveryResult()
+    rows = Notification.objects.filter(_deliverable(), pk__in=list(ids)).select_related("case")
+    for n in rows:
+        # Claim the attempt: two senders racing for one row, only one sends it.
+        claimed = Notification.objects.filter(_deliverable(), pk=n.pk, attempts=n.attempts).update(
+            attempts=F("attempts") + 1
+        )
+        if not claimed:
+            continue
+        try:
+            ADAPTERS[n.channel](n)
+        except Exception as exc:  # any adapter failure is recorded and retried later
+            logger.warning("notification %s via %s failed: %s", n.pk, n.channel, exc)
+            Notification.objects.filter(pk=n.pk).update(
+                status=NotificationStatus.FAILED, error=str(exc)[:500]
+            )
+            result.failed += 1
+        else:
+            Notification.objects.filter(pk=n.pk).update(
+                status=NotificationStatus.SENT, sent_at=clock.now(), error=""
+            )
+            result.sent += 1
+    return result
+
+
+def deliver_pending(limit: int = 100) -> DeliveryResult:
+    """Send (or retry) up to `limit` outbox rows, oldest first."""
+    ids = Notification.objects.filter(_deliverable()).order_by("created_at", "pk")
+    return deliver_ids(list(ids.values_list("pk", flat=True)[:limit]))
+
+
+# --- in-app messages ------------------------------------------------------------------------
+
+
+def unread_for(user: User):
+    """The user's unread in-app messages, newest first."""
+    return Notification.objects.filter(recipient=user, channel=IN_APP, read_at=None).select_related(
+        "case"
+    )
+
+
+def recent_for(user: User, *, limit: int = 50):
+    """The user's in-app messages, read or not, newest first."""
+    return Notification.objects.filter(recipient=user, channel=IN_APP).select_related("case")[
+        :limit
+    ]
+
+
+def mark_read(notification: Notification, user: User) -> bool:
+    """Mark one of the user's messages read; False (and no change) if it is not theirs."""
+    return bool(
+        Notification.objects.filter(
+            pk=notification.pk, recipient=user, channel=IN_APP, read_at=None
+        ).update(read_at=clock.now())
+    )
+
+
+def mark_all_read(user: User) -> int:
+    return unread_for(user).update(read_at=clock.now())
