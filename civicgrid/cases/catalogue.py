@@ -8,7 +8,10 @@ name and keywords), which is what lets an operator find 占道经营 by typing `
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -53,14 +56,25 @@ Action = AuditEntry.Action
 
 
 def _require(actor) -> None:
+    # `actor=None` is the system itself (management commands, the demo loader): trusted code
+    # with no user behind it, audited without an actor. Views always pass the signed-in user.
+    if actor is None:
+        return
     if not scope_of(actor).can("cases.configure"):
         raise PermissionDeniedError(_("You may not change the case configuration."))
 
 
 def _require_area(actor, area: Area, field_name: str = "area") -> None:
-    if not scope_of(actor).covers_path(area.path):
+    if actor is not None and not scope_of(actor).covers_path(area.path):
         # An area outside the scope is as good as missing.
         raise ServiceError(_("Choose an area in your scope."), field_name)
+
+
+def _covers_all(actor, areas: Iterable[Area]) -> bool:
+    if actor is None:
+        return True
+    scope = scope_of(actor)
+    return all(scope.covers_path(a.path) for a in areas)
 
 
 # --- pinyin search ---------------------------------------------------------------------------
@@ -252,6 +266,73 @@ def rows_from_levels(raw_rows: Iterable[Mapping[str, str]]) -> list[dict[str, st
                 }
             )
     return rows
+
+
+def tree_rows(nodes: Iterable[Mapping], parent: str = "") -> list[dict[str, str]]:
+    """Rows for `import_category_tree` from a nested tree (`{"code", "name", "keywords",
+    "complexity", "children": [...]}`, the form of cases/data/categories.json)."""
+    rows: list[dict[str, str]] = []
+    for node in nodes:
+        rows.append(
+            {
+                "code": str(node.get("code", "")),
+                "name": str(node.get("name", "")),
+                "parent": parent,
+                "keywords": str(node.get("keywords", "")),
+                "complexity": str(node.get("complexity", "")),
+            }
+        )
+        rows.extend(tree_rows(node.get("children", ()), str(node.get("code", ""))))
+    return rows
+
+
+@dataclass
+class CategoryFile:
+    rows: list[dict[str, str]]
+    first_row: int  # the file's row number of rows[0] (2 below a CSV header)
+    version: str = ""  # what a JSON tree says about itself
+    name: str = ""
+
+
+def read_category_file(data: bytes, file_name: str = "") -> CategoryFile:
+    """The rows of an uploaded tree: CSV with the columns
+    code, name, parent, keywords, complexity (or 编码, 名称, 上级编码, 关键词, 复杂程度), CSV
+    with one path per line (一级分类, 二级分类, 三级分类: codes are made up), or the JSON of
+    cases/data/categories.json. UTF-8, UTF-16 (Excel's Unicode text) or GBK."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = data.decode("utf-16", errors="strict")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("gb18030")
+            except UnicodeDecodeError:
+                raise ServiceError(_("The file is neither UTF-8 nor GBK text."), "file") from None
+    if file_name.lower().endswith(".json") or text.lstrip().startswith("{"):
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            raise ServiceError(_("The file is not valid JSON."), "file") from None
+        nodes = payload.get("categories") if isinstance(payload, dict) else None
+        if not isinstance(nodes, list):
+            raise ServiceError(_("The JSON has no list of categories."), "file")
+        return CategoryFile(
+            tree_rows(nodes), 1, str(payload.get("version", ""))[:32], str(payload.get("name", ""))
+        )
+    dialect = "excel-tab" if "\t" in text.split("\n", 1)[0] else "excel"
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    headers = {h.strip() for h in reader.fieldnames or () if h}
+    raw = [{(k or "").strip(): v for k, v in row.items()} for row in reader]
+    if LEVEL_COLUMNS[0] in headers:
+        return CategoryFile(rows_from_levels(raw), 2)
+    known = {h for names in IMPORT_COLUMNS.values() for h in names}
+    if not headers & known:
+        raise ServiceError(
+            _("The first row must name the columns: code, name, parent, keywords, complexity."),
+            "file",
+        )
+    return CategoryFile(raw, 2)
 
 
 def import_category_tree(
@@ -562,8 +643,7 @@ def create_unit(
         errors["kind"] = _("Choose a kind of unit.")
     if parent is not None and unit_depth(parent) >= MAX_UNIT_DEPTH:
         errors["parent"] = _("Units are at most 3 levels deep.")
-    scope = scope_of(actor)
-    if any(not scope.covers_path(a.path) for a in areas):
+    if not _covers_all(actor, areas):
         errors["areas"] = _("Choose areas in your scope.")
     _raise(errors)
     unit = Unit.objects.create(code=code, name=name, kind=kind, parent=parent)
@@ -587,8 +667,7 @@ def set_unit_areas(unit: Unit, areas: Iterable[Area], *, actor) -> Unit:
     """Replace the areas `unit` covers (the areas its handlers see)."""
     _require(actor)
     areas = list(areas)
-    scope = scope_of(actor)
-    if any(not scope.covers_path(a.path) for a in areas):
+    if not _covers_all(actor, areas):
         raise ServiceError(_("Choose areas in your scope."), "areas")
     before = sorted(unit.areas.values_list("code", flat=True))
     unit.areas.set(areas)
@@ -618,7 +697,7 @@ def set_dispatch_rule(
     then chooses."""
     _require(actor)
     errors = {}
-    if not scope_of(actor).covers_path(area.path):
+    if not _covers_all(actor, [area]):
         errors["area"] = _("Choose an area in your scope.")
     elif area.valid_to is not None:
         errors["area"] = _("This area no longer exists.")
