@@ -16,6 +16,9 @@ install_error_handlers(api)
 
 from civicgrid.accounts.api import router as accounts_router  # noqa: E402
 from civicgrid.areas.api import router as areas_router  # noqa: E402
+from civicgrid.cases.api import install_error_handlers as install_case_errors  # noqa: E402
+from civicgrid.cases.api import public_router as cases_public_router  # noqa: E402
+from civicgrid.cases.api import router as cases_router  # noqa: E402
 from civicgrid.core.api import router as core_router  # noqa: E402
 from civicgrid.registry.api import router as registry_router  # noqa: E402
 
@@ -23,3 +26,6 @@ api.add_router("/", core_router)
 api.add_router("/", accounts_router)
 api.add_router("/", areas_router)
 api.add_router("/", registry_router)
+api.add_router("/", cases_router)
+api.add_router("/", cases_public_router)
+install_case_errors(api)

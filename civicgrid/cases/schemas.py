@@ -1,8 +1,6 @@
 """Shapes of the cases API. Reporters leave the server through `selectors.masked_reporter`;
 the public endpoints carry no personal data at all."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Literal
 
