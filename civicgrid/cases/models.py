@@ -366,6 +366,8 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["state", "next_check_at"], name="case_sweep"),
             models.Index(fields=["lead_unit", "state"], name="case_unit_state"),
+            # The duplicate finder's bounding box (duplicates.find_candidates).
+            models.Index(fields=["lat", "lon"], name="case_lat_lon"),
         ]
 
     def __str__(self) -> str:
