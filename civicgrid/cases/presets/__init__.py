@@ -22,6 +22,7 @@ from civicgrid.cases.choices import Complexity, Kind, TimeUnit, Urgency
 from civicgrid.cases.models import Category, SlaPolicy, SlaRule, Taxonomy
 from civicgrid.core import audit
 from civicgrid.core.errors import ServiceError
+from civicgrid.core.models import AuditEntry
 
 PRESETS_DIR = Path(__file__).resolve().parent
 _MATCHERS = {"kind": Kind, "urgency": Urgency, "complexity": Complexity}
@@ -114,7 +115,7 @@ def load(data: dict, *, actor=None) -> LoadResult:
     fraction = float(data.get("near_due_fraction", 0.2))
     if not 0 <= fraction < 1:
         raise ServiceError("near_due_fraction must be at least 0 and below 1.", field="code")
-    policy, _ = SlaPolicy.objects.update_or_create(
+    policy, created = SlaPolicy.objects.update_or_create(
         code=code,
         defaults={
             "name": data.get("name", code),
@@ -150,8 +151,14 @@ def load(data: dict, *, actor=None) -> LoadResult:
         result.deleted += 1
     audit.record(
         actor,
-        "cases.load_sla_preset",
+        AuditEntry.Action.IMPORT,
         policy,
-        fields={"created": result.created, "updated": result.updated, "deleted": result.deleted},
+        fields={
+            "preset": code,
+            "policy_created": created,
+            "rules_created": result.created,
+            "rules_updated": result.updated,
+            "rules_deleted": result.deleted,
+        },
     )
     return result

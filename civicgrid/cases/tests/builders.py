@@ -151,3 +151,15 @@ class Desk:
         self.handler = unit_handler(self.unit)
         self.other_unit = build_unit("水务局", areas=[town.district])
         self.other_handler = unit_handler(self.other_unit)
+
+
+def build_preset(code: str = "jinniu", *, active: bool = True) -> SlaPolicy:
+    """A shipped time-limit preset (cases/presets/<code>.json) loaded as a policy."""
+    from civicgrid.cases import presets
+
+    policy = presets.load(presets.read(code)).policy
+    if active:
+        SlaPolicy.objects.exclude(pk=policy.pk).update(is_active=False)
+        SlaPolicy.objects.filter(pk=policy.pk).update(is_active=True)
+        policy.is_active = True
+    return policy
