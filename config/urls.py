@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("civicgrid.core.urls")),
     path("areas/", include("civicgrid.areas.urls")),
     path("registry/", include("civicgrid.registry.urls")),
+    path("cases/config/", include("civicgrid.cases.config_urls")),
 ]
 
 if settings.DEBUG:
