@@ -735,7 +735,11 @@ def report_in(summons: Summons, *, actor) -> Summons:
         if Whistle.objects.visible_to(actor).filter(pk=summons.whistle_id).exists():
             raise PermissionDeniedError(_("Only the summoned unit may report in."))
         raise Http404
-    locked = Summons.objects.select_for_update().select_related("whistle").get(pk=summons.pk)
+    locked = (
+        Summons.objects.select_for_update(of=("self",))
+        .select_related("whistle__case", "whistle__area")
+        .get(pk=summons.pk)
+    )
     whistle = locked.whistle
     if locked.reported_at is not None:
         raise ServiceError(_("Your unit has already reported in."))
@@ -757,14 +761,21 @@ def report_in(summons: Summons, *, actor) -> Summons:
         fields={"status": [locked.status, status]},
     )
     if whistle.case_id is not None:
-        CaseEvent.objects.create(
-            case_id=whistle.case_id,
+        from civicgrid.cases import notifications
+
+        # Reporting in is not a transition: the case's version stays, so several units can
+        # report in at once without conflicting with each other or with the lead unit.
+        event = CaseEvent.objects.create(
+            case=whistle.case,
             at=now,
             actor=actor,
             action=Action.REPORT_IN,
+            from_state=whistle.case.state,
+            to_state=whistle.case.state,
             unit_id=locked.unit_id,
             data={"whistle": whistle.pk, "status": status},
         )
+        notifications.notify_case(whistle.case, event)
     summons.reported_at, summons.reported_by, summons.status = now, actor, status
     return summons
 
