@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from civicgrid.cases import urls as cases_urls
 from config.api import api
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("", include("civicgrid.core.urls")),
     path("areas/", include("civicgrid.areas.urls")),
     path("registry/", include("civicgrid.registry.urls")),
+    path("cases/", include("civicgrid.cases.urls")),
+    path("public/", include((cases_urls.public_urlpatterns, "public"))),
     path("cases/config/", include("civicgrid.cases.config_urls")),
 ]
 
