@@ -32,8 +32,10 @@ from civicgrid.areas.choices import Level
 from civicgrid.areas.geometry import to_geojson
 from civicgrid.areas.importers import division_code, import_divisions
 from civicgrid.areas.models import Area
+from civicgrid.cases.models import Case
 from civicgrid.core import audit
 from civicgrid.core.errors import ServiceError
+from civicgrid.demo import cases as demo_cases
 from civicgrid.demo import catalogue, plan, staff
 from civicgrid.demo.builder import StreetBuilder
 from civicgrid.demo.seeding import rng
@@ -68,6 +70,7 @@ class DemoOptions:
     data_dir: Path | None = None
     streets: int | None = None  # build only the first N streets (by code)
     reset: bool = False
+    cases: int = demo_cases.DEFAULT_CASES  # the case history (0: configuration only)
 
 
 @dataclass
@@ -106,6 +109,8 @@ def load_demo(options: DemoOptions, *, log: Callable[[str], None] | None = None)
         units = staff.ensure_units(district, streets)  # writes nothing when up to date
         if not todo and not options.reset:
             if staff.logins_current(_login_targets(district, selected[0], units)):
+                # A demo loaded before the request loop existed gets it now.
+                _request_loop(district, streets, options, staff.password_hash(), log)
                 return DemoResult(district.name, [], district_counts(district), _since(started))
         if not built_ids:  # a fresh district: draw its boundary and its streets'
             outline, parts = plan.outline(district.code, [s.code for s in streets], options.seed)
@@ -131,6 +136,7 @@ def load_demo(options: DemoOptions, *, log: Callable[[str], None] | None = None)
             fixed_grid_code=targets.grid.code,
         )
         area_services.bump_revision()
+        _request_loop(district, streets, options, password, log)
         counts = district_counts(district)
         seconds = _since(started)
         audit.record(
@@ -154,6 +160,15 @@ def load_demo(options: DemoOptions, *, log: Callable[[str], None] | None = None)
     )
 
 
+def _request_loop(district, streets, options: DemoOptions, password: str, log) -> None:
+    """Categories, units, the dispatch catalogue, time limits and the case history."""
+    demo_cases.load_case_config(district, streets, log=log)
+    if options.cases:
+        demo_cases.load_case_history(
+            district, seed=options.seed, password=password, count=options.cases, log=log
+        )
+
+
 def district_counts(district: Area) -> dict[str, int]:
     """How much the district holds, level by level and in the registry."""
     path = district.path
@@ -169,6 +184,7 @@ def district_counts(district: Area) -> dict[str, int]:
         "facilities": Facility.objects.filter(grid__path__startswith=path).count(),
         "organisations": Organization.objects.filter(area__path__startswith=path).count(),
         "grid staffing": GridAssignment.objects.filter(grid__path__startswith=path).count(),
+        "cases": Case.objects.filter(area_path__startswith=path).count(),
     }
 
 

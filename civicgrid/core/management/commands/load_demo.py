@@ -43,6 +43,12 @@ class Command(BaseCommand):
             help="Build only the first N streets, by code (quick tries and tests).",
         )
         parser.add_argument(
+            "--cases",
+            type=int,
+            default=240,
+            help="Cases in the generated 60-day history (default 240; 0: none).",
+        )
+        parser.add_argument(
             "--reset",
             action="store_true",
             help="First delete everything below street level in the district (the demo "
@@ -57,6 +63,7 @@ class Command(BaseCommand):
             data_dir=options["data_dir"],
             streets=options["streets"],
             reset=options["reset"],
+            cases=options["cases"],
         )
         verbose = options["verbosity"] >= 1
         log = self.stdout.write if verbose else None
