@@ -17,16 +17,18 @@ A failed delivery keeps the row with its attempts and error; `deliver_pending` (
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
@@ -69,6 +71,8 @@ AUDIENCE: dict[str, frozenset[str]] = {
     Action.DEADLINE: frozenset({UNIT, DESK}),
 }
 DESK_ROLES = (Role.STREET_DISPATCHER,)
+# Above this many undelivered rows at once, write plain tuples instead of model instances.
+_RAW_INSERT_THRESHOLD = 200
 
 
 @dataclass(frozen=True)
@@ -84,50 +88,140 @@ def configured_channels() -> list[str]:
     return channels if IN_APP in channels else [IN_APP, *channels]
 
 
+class Message(NamedTuple):
+    """One outbox row before it is written (plain values: the sweeper writes thousands)."""
+
+    recipient_id: int | None
+    channel: str
+    address: str
+    subject: str
+    body: str
+    case_id: int | None
+    status: str
+    sent_at: dt.datetime | None
+    created_at: dt.datetime
+    attempts: int = 0
+    error: str = ""
+
+
 def _rows(
     contacts: Iterable[Contact],
     subject: str,
     body: str,
     case_id: int | None,
     channels: Sequence[str],
-    now,
-) -> list[Notification]:
-    rows: list[Notification] = []
-    common = {"case_id": case_id, "subject": subject[:200], "body": body, "created_at": now}
+    now: dt.datetime,
+) -> list[Message]:
+    rows: list[Message] = []
+    subject = subject[:200]
+    pending = NotificationStatus.PENDING
     for contact in contacts:
         for channel in channels:
             if channel == IN_APP:
                 # The row is the delivery: nothing leaves the system.
                 rows.append(
-                    Notification(
-                        recipient_id=contact.user_id,
-                        channel=IN_APP,
-                        status=NotificationStatus.SENT,
-                        sent_at=now,
-                        **common,
+                    Message(
+                        contact.user_id,
+                        IN_APP,
+                        "",
+                        subject,
+                        body,
+                        case_id,
+                        NotificationStatus.SENT,
+                        now,
+                        now,
                     )
                 )
             elif channel in (NotificationChannel.EMAIL, NotificationChannel.SMS):
                 address = contact.email if channel == NotificationChannel.EMAIL else contact.phone
                 if address:
                     rows.append(
-                        Notification(
-                            recipient_id=contact.user_id,
-                            channel=channel,
-                            address=address,
-                            **common,
+                        Message(
+                            contact.user_id,
+                            channel,
+                            address,
+                            subject,
+                            body,
+                            case_id,
+                            pending,
+                            None,
+                            now,
                         )
                     )
     if NotificationChannel.WEBHOOK in channels:
         rows.append(
-            Notification(
-                channel=NotificationChannel.WEBHOOK, address=settings.WEBHOOK_URL, **common
+            Message(
+                None,
+                NotificationChannel.WEBHOOK,
+                settings.WEBHOOK_URL,
+                subject,
+                body,
+                case_id,
+                pending,
+                None,
+                now,
             )
         )
     return rows
 
 
-def _write(rows: list[Notification], *, deliver: bool) -> list[Notification]:
+def insert_rows(model, attnames: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """INSERT plain tuples with one executemany: no model instances, for rows by the thousand.
+
+    Values must already be what the column holds, except aware datetimes (adapted here) and
+    dicts for JSON columns (dumped here).
+    """
+    if not rows:
+        return
+    fields = [model._meta.get_field(name) for name in attnames]
+    adapt = connection.ops.adapt_datetimefield_value
+
+    def dump(value):
+        return json.dumps(value, ensure_ascii=False)
+
+    adapters = []
+    for f in fields:
+        if isinstance(f, models.DateTimeField):
+            adapters.append(adapt)
+        elif isinstance(f, models.JSONField):
+            adapters.append(dump)
+        else:
+            adapters.append(None)
+    # Most rows share their instants (the sweep's `now`): adapt each distinct one once.
+    seen: dict = {}
+
+    def prepared(row):
+        out = []
+        for value, fn in zip(row, adapters, strict=True):
+            if fn is adapt and value is not None:
+                if value not in seen:
+                    seen[value] = adapt(value)
+                value = seen[value]
+            elif fn is dump:
+                value = dump(value)
+            out.append(value)
+        return out
+
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [prepared(r) for r in rows])
+
+
+def _write(messages: list[Message], *, deliver: bool) -> list[Notification]:
+    """Write the messages; queue delivery after the commit when `deliver`.
+
+    Returns the rows as model instances, except for a large undelivered batch (the
+    sweeper's), which goes in as plain tuples and returns nothing.
+    """
+    if not deliver and len(messages) > _RAW_INSERT_THRESHOLD:
+        insert_rows(Notification, Message._fields, messages)
+        return []
+    rows = [Notification(**m._asdict()) for m in messages]
     Notification.objects.bulk_create(rows, batch_size=1000)
     outgoing = [r.pk for r in rows if r.channel != IN_APP]
     if deliver and outgoing:
@@ -153,11 +247,11 @@ def notify(
     """
     channels = [channel] if isinstance(channel, str) else list(channel)
     contacts = [Contact(u.pk, u.email, u.phone) for u in users]
-    rows = _rows(contacts, subject, body, case.pk if case else None, channels, clock.now())
-    return _write(rows, deliver=deliver)
+    messages = _rows(contacts, subject, body, case.pk if case else None, channels, clock.now())
+    return _write(messages, deliver=deliver)
 
 
-def _subject(case: Case, event: CaseEvent) -> str:
+def _label(event: CaseEvent) -> str:
     if event.action == Action.DEADLINE:
         label = {
             "near_due": _("near due"),
@@ -168,7 +262,7 @@ def _subject(case: Case, event: CaseEvent) -> str:
             label = Action(event.action).label
         except ValueError:
             label = event.action
-    return f"{case.number} {label}: {case.title}"
+    return label
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -182,8 +276,10 @@ def notify_case_events(
 ) -> list[Notification]:
     """`notify_case` for many (case, event) pairs with a fixed number of queries.
 
-    The sweeper calls it per batch; `deliver=False` leaves external messages to
-    `deliver_pending`, so a sweep never waits on a mail server.
+    Cases need only pk, number, title, lead_unit_id, area_path and reporter_id; events only
+    action, data, reason and actor_id (the sweeper passes light records, not model
+    instances). The sweeper calls it per batch with `deliver=False`, leaving external
+    messages to `deliver_pending`, so a sweep never waits on a mail server.
     """
     if not pairs:
         return []
@@ -222,7 +318,8 @@ def notify_case_events(
 
     channels = configured_channels()
     now = clock.now()
-    out: list[Notification] = []
+    out: list[Message] = []
+    labels: dict[tuple, str] = {}
     for case, event in pairs:
         audience = AUDIENCE.get(event.action, frozenset({UNIT}))
         contacts: dict[int, Contact] = {}
@@ -236,11 +333,11 @@ def notify_case_events(
             contacts[case.reporter_id] = reporters[case.reporter_id]
         contacts.pop(event.actor_id, None)  # nobody is told of their own step
         if contacts:
-            out.extend(
-                _rows(
-                    contacts.values(), _subject(case, event), event.reason, case.pk, channels, now
-                )
-            )
+            key = (event.action, (event.data or {}).get("to"))
+            if key not in labels:
+                labels[key] = _label(event)
+            subject = f"{case.number} {labels[key]}: {case.title}"
+            out.extend(_rows(contacts.values(), subject, event.reason, case.pk, channels, now))
     return _write(out, deliver=deliver)
 
 

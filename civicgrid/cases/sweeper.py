@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
@@ -55,6 +56,27 @@ _COLUMNS = (
 # Skipped rows are left out of later batches of the same sweep; past this many the sweep ends
 # early and the next round takes them (another process is clearly working on them).
 _MAX_SKIPPED = 10_000
+
+
+class _Event(NamedTuple):
+    case_id: int
+    at: dt.datetime
+    action: str
+    from_state: str
+    to_state: str
+    reason: str
+    actor_id: int | None
+    unit_id: int | None
+    data: dict
+
+
+class _CaseRef(NamedTuple):
+    pk: int
+    number: str
+    title: str
+    lead_unit_id: int | None
+    area_path: str
+    reporter_id: int | None
 
 
 @dataclass
@@ -116,26 +138,30 @@ def _sweep_batch(rows: list[dict], now: dt.datetime, fractions: dict, result: Sw
         changed = [
             r for r in rows if r["id"] in won and new_status[r["id"]] != r["deadline_status"]
         ]
+        # Light records, not model instances: a sweep may write hundreds of thousands.
         events = [
-            CaseEvent(
-                case_id=r["id"],
-                at=now,
-                action=Action.DEADLINE,
-                from_state=r["state"],
-                to_state=r["state"],
-                data={"from": r["deadline_status"], "to": new_status[r["id"]]},
+            _Event(
+                r["id"],
+                now,
+                Action.DEADLINE,
+                r["state"],
+                r["state"],
+                "",
+                None,
+                None,
+                {"from": r["deadline_status"], "to": new_status[r["id"]]},
             )
             for r in changed
         ]
-        CaseEvent.objects.bulk_create(events, batch_size=1000)
+        notifications.insert_rows(CaseEvent, _Event._fields, events)
         cases = [
-            Case(
-                id=r["id"],
-                number=r["number"],
-                title=r["title"],
-                lead_unit_id=r["lead_unit_id"],
-                area_path=r["area_path"],
-                reporter_id=r["reporter_id"],
+            _CaseRef(
+                r["id"],
+                r["number"],
+                r["title"],
+                r["lead_unit_id"],
+                r["area_path"],
+                r["reporter_id"],
             )
             for r in changed
         ]
