@@ -188,7 +188,7 @@ def _unit(pk: int, field: str) -> Unit:
 
 
 def _route(case: Case) -> dict:
-    found = routing.route(case.category, case.grid)
+    found = getattr(case, "route", None) or routing.route(case.category, case.grid)
     return {
         "units": [_ref(u) for u in found.units],
         "ambiguous": found.ambiguous,
@@ -209,7 +209,6 @@ def create_case(request, payload: CaseIn):
     if header and payload.idempotency_key and header != payload.idempotency_key:
         raise invalid("idempotency_key", "Differs from the Idempotency-Key header.", "body")
     key = payload.idempotency_key or header
-    replay = bool(key) and Case.objects.filter(idempotency_key=key).exists()
     case = intake.receive_case(
         actor=request.user,
         channel=payload.channel,
@@ -229,7 +228,7 @@ def create_case(request, payload: CaseIn):
     )
     body = case_out(case, scope(request), request.user)
     body["candidates"] = _route(case)
-    return Status(200 if replay else 201, body)
+    return Status(200 if getattr(case, "replayed", False) else 201, body)
 
 
 @router.get("/cases", response=list[CaseOut], summary="The case queue of the caller's scope")

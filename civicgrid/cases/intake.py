@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
@@ -37,7 +37,6 @@ from civicgrid.cases.models import (
     CaseEvent,
     Category,
     Tag,
-    Taxonomy,
 )
 from civicgrid.core import audit, clock
 from civicgrid.core.errors import PermissionDeniedError, ServiceError
@@ -85,7 +84,8 @@ def receive_case(
     Raises ServiceError with `errors={field: message}` for bad input (nothing is written),
     PermissionDeniedError when the actor may not take cases in on this channel, and
     services.ConflictError when `idempotency_key` was used before for a different request.
-    A retry with the same key and the same request returns the case made the first time.
+    A retry with the same key and the same request returns the case made the first time, with
+    `case.replayed = True`. A new case carries `case.route`, the catalogue's routing.RouteResult.
     `legacy_number` (the number in an older system) is kept on the RECEIVE event.
     """
     caller = scope_of(actor)
@@ -120,6 +120,7 @@ def receive_case(
     if key:
         existing = _replay(key, fingerprint)
         if existing is not None:
+            existing.replayed = True
             return existing
     location = _locate(fields["lat"], fields["lon"], fields["address"])
     try:
@@ -138,6 +139,7 @@ def receive_case(
         if key:
             existing = _replay(key, fingerprint)
             if existing is not None:
+                existing.replayed = True
                 return existing
         raise
 
@@ -240,20 +242,31 @@ def _validate(**values) -> dict:
 
 
 def _valid_category(value, errors: dict[str, str]) -> Category | None:
-    """An active leaf of the active taxonomy, or None when no category was given."""
+    """An active leaf of the active taxonomy, or None when no category was given.
+
+    One query in the usual case; its ancestors come along, so routing and the time-limit
+    rules walk up the tree without more queries.
+    """
     if value in (None, ""):
         return None
-    category = value
-    if not isinstance(value, Category):
-        try:
-            category = Category.objects.select_related("taxonomy").get(pk=int(value))
-        except (Category.DoesNotExist, TypeError, ValueError):
-            errors["category"] = _("Unknown category.")
-            return None
-    active = Taxonomy.objects.filter(is_active=True).values_list("pk", flat=True).first()
-    if category.taxonomy_id != active or not category.is_active:
+    try:
+        pk = value.pk if isinstance(value, Category) else int(value)
+    except (TypeError, ValueError):
+        errors["category"] = _("Unknown category.")
+        return None
+    category = (
+        Category.objects.select_related("taxonomy", "parent__parent")
+        .annotate(
+            has_children=Exists(Category.objects.filter(parent=OuterRef("pk"), is_active=True))
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if category is None:
+        errors["category"] = _("Unknown category.")
+    elif not (category.taxonomy.is_active and category.is_active):
         errors["category"] = _("This category is not in use any more.")
-    elif category.children.filter(is_active=True).exists():
+    elif category.has_children:
         errors["category"] = _("Choose a category of the last level.")
     return category
 
@@ -465,6 +478,7 @@ def _write(*, actor, fields, location, anonymous, reporter, fingerprint, legacy_
         )
         notifications.notify_case(case, event)
         found = routing.route(case.category, grid or area)
+        case.route = found  # what the catalogue suggested, for the caller to show
         if found.auto and found.unit is not None:
             # The catalogue decides, not the person who took the call (a hotline operator may
             # not dispatch): the system is the actor, and the event names the rule.
@@ -474,4 +488,5 @@ def _write(*, actor, fields, location, anonymous, reporter, fingerprint, legacy_
                 actor=None,
                 note=_("Dispatch catalogue rule %(rule)d") % {"rule": found.rule.pk},
             )
+            case.lead_unit = found.unit
     return case
