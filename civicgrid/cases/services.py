@@ -596,14 +596,16 @@ def close_case(case: Case, *, actor) -> Case:
 
 @transaction.atomic
 def merge_case(case: Case, into: Case, *, actor, reason: str = "") -> Case:
-    """合并: fold a duplicate into `into`. The duplicate's reporter stays on the record
-    (`into.merged_cases`) and is informed with every reporter of the target."""
+    """合并: fold a duplicate into `into`. The duplicate's reporter is told of the merge and
+    stays on the record: `into.merged_cases` lists every case folded in (cases merged into the
+    duplicate earlier follow it), so every reporter can be reached from the target."""
     if case.pk == into.pk:
         raise ServiceError(_("A case cannot be merged into itself."), "into")
     _check_visible(Case.objects, into, actor)
+    # Lock both rows in primary-key order: two merges of the same pair in opposite directions
+    # would otherwise each hold one row and wait for the other (a deadlock).
+    list(Case.objects.select_for_update().filter(pk__in=[case.pk, into.pk]).order_by("pk"))
     step = _begin(case, Action.MERGE, actor=actor)
-    # Lock the target after the duplicate is checked; two merges of the same pair in opposite
-    # directions meet at the duplicate's lock first, so they cannot deadlock in that order.
     target = Case.objects.select_for_update().get(pk=into.pk)
     if workflow.is_terminal(target.state):
         raise ServiceError(_("Cases can only be merged into a case that is still live."), "into")
