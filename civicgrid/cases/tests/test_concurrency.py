@@ -17,6 +17,7 @@ from civicgrid.cases import services, workflow
 from civicgrid.cases.choices import Action, State
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.cases.tests.builders import Desk, build_case, unit_handler
+from civicgrid.core.errors import ServiceError
 from civicgrid.core.models import AuditEntry
 
 
@@ -69,3 +70,56 @@ def test_a_form_read_before_someone_elses_change_is_refused(town):
     case.refresh_from_db()
     assert (case.state, case.version) == (State.DISPATCHED, seen + 1)
     assert CaseEvent.objects.count() == events
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs row locks and concurrent writers: run with CIVICGRID_DATABASE_URL=postgres://",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_dispatchers_merging_a_pair_both_ways_do_not_deadlock(town, personas, monkeypatch):
+    dispatcher = personas["street_dispatcher"]
+    first, second = build_case(town), build_case(town)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+    # Hold each merge just after it has locked its duplicate, until the other merge has done
+    # the same (or a second passed): without locking both rows in one order, each would now
+    # wait for the row the other holds, and PostgreSQL would kill one as a deadlock.
+    both_locked = threading.Barrier(2)
+    real_begin = services._begin
+
+    def begin_then_wait(*args, **kwargs):
+        step = real_begin(*args, **kwargs)
+        try:
+            both_locked.wait(timeout=1)
+        except threading.BrokenBarrierError:
+            pass
+        return step
+
+    monkeypatch.setattr(services, "_begin", begin_then_wait)
+
+    def merge(case, into):
+        try:
+            mine, target = Case.objects.get(pk=case.pk), Case.objects.get(pk=into.pk)
+            barrier.wait(timeout=10)
+            services.merge_case(mine, target, actor=dispatcher, reason="同一件事")
+            outcomes.append("merged")
+        except ServiceError as exc:  # the loser finds its target already merged
+            outcomes.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=merge, args=pair) for pair in ((first, second), (second, first))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(outcomes) == 2, "a thread died (deadlock?)"
+    assert outcomes.count("merged") == 1, outcomes
+    states = sorted(
+        Case.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", flat=True)
+    )
+    assert states == sorted([State.MERGED, State.RECEIVED])
