@@ -19,8 +19,12 @@ from civicgrid.areas.schemas import (
     FeatureCollection,
     LocateQuery,
     LocationOut,
+    MergeIn,
     ReportQuery,
+    RetireIn,
     SiblingReportOut,
+    SplitIn,
+    SplitOut,
     TreeNode,
     TreeQuery,
 )
@@ -72,6 +76,28 @@ def list_areas(request, filters: Query[AreaFilter]):
 def area_tree(request, params: Query[TreeQuery]):
     root = visible_area(request, params.root) if params.root is not None else None
     return selectors.area_tree(request.user, root=root, max_depth=params.max_depth)
+
+
+# Declared before /areas/{area_id} too.
+@router.post(
+    "/areas/merge",
+    response={201: AreaDetail, **REFUSED},
+    summary="Merge sibling areas into a new one or into one of them (areas.edit)",
+)
+def merge_areas(request, payload: MergeIn):
+    sources = [
+        visible_or_invalid(Area.objects.all(), request.user, pk, "sources")
+        for pk in payload.sources
+    ]
+    require(request, "areas.edit")
+    merged = services.merge_areas(
+        sources,
+        into_name=payload.into_name,
+        into_code=payload.into_code,
+        actor=request.user,
+        effective_date=payload.effective_date or clock.today(),
+    )
+    return Status(201, detail(Area.objects.get(pk=merged.pk)))
 
 
 @router.get("/areas/{area_id}", response={200: AreaDetail, **NOT_FOUND}, summary="One area")
@@ -175,6 +201,39 @@ def update_area(request, area_id: int, payload: AreaUpdate):
                 actor=request.user,
                 effective_date=changes.get("effective_date") or clock.today(),
             )
+    return detail(Area.objects.get(pk=area.pk))
+
+
+@router.post(
+    "/areas/{area_id}/split",
+    response={201: SplitOut, **REFUSED},
+    summary="Split an area into new siblings (areas.edit); the original is retired",
+)
+def split_area(request, area_id: int, payload: SplitIn):
+    area = visible_area(request, area_id)
+    require(request, "areas.edit")
+    result = services.split_area(
+        area,
+        services.parts_from_geojson(payload.parts),
+        actor=request.user,
+        effective_date=payload.effective_date or clock.today(),
+    )
+    return Status(
+        201, {"areas": list(result), "placed": result.placed, "unplaced": result.unplaced}
+    )
+
+
+@router.post(
+    "/areas/{area_id}/retire",
+    response={200: AreaDetail, **REFUSED},
+    summary="Retire an area without sub-areas or registry rows (areas.edit)",
+)
+def retire_area(request, area_id: int, payload: RetireIn):
+    area = visible_area(request, area_id)
+    require(request, "areas.edit")
+    services.retire_area(
+        area, actor=request.user, effective_date=payload.effective_date or clock.today()
+    )
     return detail(Area.objects.get(pk=area.pk))
 
 

@@ -140,6 +140,47 @@ class AreaUpdate(Schema):
     )
 
 
+class MergeIn(Schema):
+    sources: list[int] = Field(
+        min_length=2, description="Ids of sibling areas (same parent, level and grid type)."
+    )
+    into_name: str = Field(min_length=1, max_length=100)
+    into_code: str = Field(
+        min_length=1,
+        max_length=32,
+        description="A new code, or the code of one of the sources, which then survives.",
+    )
+    effective_date: dt.date | None = Field(None, description="Default: today.")
+
+
+class SplitIn(Schema):
+    parts: dict = Field(
+        description="A GeoJSON FeatureCollection, one Polygon/MultiPolygon feature per part "
+        "with the properties `name` and `code`."
+    )
+    effective_date: dt.date | None = Field(None, description="Default: today.")
+
+
+class RetireIn(Schema):
+    effective_date: dt.date | None = Field(None, description="Default: today.")
+
+
+class UnplacedOut(Schema):
+    model: str = Field(description="e.g. registry.Household, accounts.RoleAssignment.")
+    pk: int
+    label: str
+    reason: str
+
+
+class SplitOut(Schema):
+    areas: list[AreaOut] = Field(description="The new areas, in the order of the parts.")
+    placed: dict[str, int] = Field(description="Registry rows moved into the parts, per model.")
+    unplaced: list[UnplacedOut] = Field(
+        description="Rows left on the retired area for a person to place: registry rows "
+        "without a location, organisations, staffing, role assignments, units covering it."
+    )
+
+
 class Feature(Schema):
     type: Literal["Feature"] = "Feature"
     id: int | str | None = None

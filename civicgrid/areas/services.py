@@ -11,6 +11,7 @@ does. Effective dates may lie in the past (a change recorded late) but not in th
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 
 import shapely
@@ -299,7 +300,9 @@ def merge_areas(
     Retired sources get `valid_to=effective_date` and `successor` = the result; their current
     children are re-parented into it (a child whose name is taken there gets its old
     parent's name in brackets: 第1网格（A2社区）) and registry rows pointing at them (buildings,
-    households, residents, places, facilities, organisations, staffing) move to it.
+    households, residents, places, facilities, organisations, staffing) move to it. So do the
+    role assignments on them, so their staff keep their view (a role on a retired area grants
+    nothing), and handling units covering a source cover the result too.
     Sources must be current, of the same level and grid layer, and under the same parent.
     """
     bump_revision()
@@ -361,6 +364,7 @@ def merge_areas(
         target, [c for c in children if c.parent_id != target.pk], effective_date
     )
     moved = _move_registry_rows([r.pk for r in retiring], target)
+    roles_moved, units_extended = _move_role_assignments([r.pk for r in retiring], target)
     _record_change(
         ChangeKind.MERGE,
         effective_date,
@@ -380,6 +384,8 @@ def merge_areas(
             "children_moved": len(children),
             "children_renamed": renamed,
             "registry_moved": moved,
+            "roles_moved": roles_moved,
+            "units_extended": units_extended,
         },
     )
     for s in sources:
@@ -409,7 +415,10 @@ def split_area(area: Area, parts: list[dict], *, actor, effective_date: dt.date)
     split). Buildings, places and facilities go to the part containing their point (or the
     nearest within `LOCATOR_GAP_TOLERANCE_M`); households follow their building and
     residents their household. Rows that cannot be placed (no coordinates, organisations,
-    staffing) stay on the retired area and are listed in `result.unplaced`.
+    staffing) stay on the retired area and are listed in `result.unplaced`. Role assignments
+    on the area and handling units covering it are left as they are (which part each person
+    or unit should have is not a matter of geometry) and listed there too, for the operator
+    to reassign: until then those roles grant nothing.
     """
     bump_revision()
     current = _lock(area)
@@ -452,12 +461,13 @@ def split_area(area: Area, parts: list[dict], *, actor, effective_date: dt.date)
         _move(child, new_areas[index], effective_date)
     placer = placement.PartPlacer(geoms, [a.code for a in new_areas])
     placed, unplaced = placement.place_registry_rows(current, new_areas, placer)
+    unplaced += _roles_on(current)
     _record_change(
         ChangeKind.SPLIT,
         effective_date,
         actor,
         f"{current.code} → {', '.join(a.code for a in new_areas)}"
-        + (f"; {len(unplaced)} registry rows left to place by hand" if unplaced else ""),
+        + (f"; {len(unplaced)} rows or roles left to place by hand" if unplaced else ""),
         [current],
         new_areas,
     )
@@ -667,6 +677,77 @@ def _move_registry_rows(from_ids: list[int], target: Area) -> dict[str, int]:
         if count:
             moved[label] = count
     return moved
+
+
+def _move_role_assignments(from_ids: list[int], target: Area) -> tuple[int, int]:
+    """Role assignments on the `from_ids` areas move to `target`; handling units covering any
+    of them cover `target` too. Returns (assignments moved, units extended).
+
+    A user holding the same role on two of the merged areas (or already on `target`) keeps
+    one assignment: (user, role, area, unit) is unique. Units keep their link to the retired
+    area (it grants nothing, and says what the unit served before).
+    """
+    role_assignment = apps.get_model("accounts", "RoleAssignment")
+    rows = role_assignment.objects.filter(area_id__in=from_ids)
+    taken = set(role_assignment.objects.filter(area=target).values_list("user_id", "role"))
+    duplicates = []
+    for pk, user_id, role in rows.order_by("pk").values_list("pk", "user_id", "role"):
+        if (user_id, role) in taken:
+            duplicates.append(pk)
+        taken.add((user_id, role))
+    role_assignment.objects.filter(pk__in=duplicates).delete()
+    moved = rows.update(area=target)
+    link = apps.get_model("accounts", "Unit").areas.through
+    unit_ids = set(link.objects.filter(area_id__in=from_ids).values_list("unit_id", flat=True))
+    unit_ids -= set(link.objects.filter(area=target).values_list("unit_id", flat=True))
+    link.objects.bulk_create([link(unit_id=u, area_id=target.pk) for u in sorted(unit_ids)])
+    return moved, len(unit_ids)
+
+
+def _roles_on(area: Area) -> list[placement.Unplaced]:
+    """Role assignments on `area` and handling units covering it, as rows a split leaves for
+    a person to reassign."""
+    role_assignment = apps.get_model("accounts", "RoleAssignment")
+    unit = apps.get_model("accounts", "Unit")
+    roles = role_assignment.objects.filter(area=area).select_related("user", "area")
+    return [
+        placement.Unplaced(
+            "accounts.RoleAssignment", ra.pk, str(ra), "role on the split area: reassign it"
+        )
+        for ra in roles.order_by("pk")
+    ] + [
+        placement.Unplaced("accounts.Unit", u.pk, str(u), "covers the split area: add the parts")
+        for u in unit.objects.filter(areas=area).order_by("code")
+    ]
+
+
+def parts_from_geojson(data, *, name_field: str = "name", code_field: str = "code") -> list[dict]:
+    """The parts of a split from a GeoJSON FeatureCollection (a dict, JSON text or bytes):
+    one `{"name", "code", "geometry"}` per feature, from its `name` and `code` properties.
+    Anything else is an AreaError on `parts`; the geometry is checked by `split_area`."""
+    if isinstance(data, bytes | str):
+        try:
+            data = json.loads(data)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise AreaError(f"Not a GeoJSON file: {exc}", "parts") from None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise AreaError("Give a GeoJSON FeatureCollection, one feature per part.", "parts")
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise AreaError("The FeatureCollection has no list of features.", "parts")
+    parts = []
+    for n, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            raise AreaError(f"Item {n} of the features is not a Feature.", "parts")
+        properties = feature.get("properties") or {}
+        parts.append(
+            {
+                "name": properties.get(name_field),
+                "code": properties.get(code_field),
+                "geometry": feature.get("geometry"),
+            }
+        )
+    return parts
 
 
 def _validate_parts(area: Area, parts: list[dict]) -> list[tuple[str, str, object, dict]]:

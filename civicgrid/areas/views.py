@@ -2,23 +2,51 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Min, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
 
 from civicgrid.areas import locator, selectors
 from civicgrid.areas.choices import Level
-from civicgrid.areas.forms import LayerForm, LocateForm
+from civicgrid.areas.forms import (
+    AreaChangeForm,
+    AreaEditForm,
+    LayerForm,
+    LocateForm,
+    MergeForm,
+    ReparentForm,
+    RetireForm,
+    SplitForm,
+)
 from civicgrid.areas.models import Area
 from civicgrid.areas.validation import sibling_report
-from civicgrid.core.errors import PermissionDeniedError
+from civicgrid.core.errors import PermissionDeniedError, ServiceError
+from civicgrid.core.forms import add_service_errors
+from civicgrid.core.htmx import is_htmx, redirect_to
+from civicgrid.core.masking import mask_name
 from civicgrid.core.scoping import get_visible_or_404, scope_of
 from civicgrid.registry.coverage import coverage_report
-from civicgrid.registry.models import Building, GridAssignment
+from civicgrid.registry.forms import StaffForm
+from civicgrid.registry.models import (
+    Building,
+    Facility,
+    GridAssignment,
+    Household,
+    Organization,
+    Place,
+    Resident,
+)
 
 
 def platform_extent() -> str:
@@ -156,9 +184,26 @@ def locate(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One area: its chain, children, staff, buildings, registry counts and sibling check."""
+    """One area: its chain, children, staff, buildings, registry counts and sibling check;
+    for district officers the forms that change it; for a retired area what still points
+    at it."""
+    area = get_visible_or_404(
+        Area.objects.select_related("parent", "successor"), request.user, pk=pk
+    )
+    return render_area_detail(request, area)
+
+
+def render_area_detail(
+    request: HttpRequest,
+    area: Area,
+    *,
+    bound: AreaChangeForm | None = None,
+    staff_form: StaffForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The area page; `bound` (a change form) or `staff_form` with errors replaces the
+    empty form of its kind, for a post without htmx that must show them."""
     user = request.user
-    area = get_visible_or_404(Area.objects.select_related("parent", "successor"), user, pk=pk)
     scope = scope_of(user)
     layer = LayerForm(request.GET).layer_or_default()
     kids = list(selectors.children_of(user, area))
@@ -177,17 +222,175 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "geojson_url": geojson_url(area, layer, all_grids=area.level == Level.GRID),
         "is_grid": area.level == Level.GRID,
         "history": selectors.history_of(area)[:20],
+        "changes": change_panels(request, area, bound),
+        "leftovers": leftovers(user, area) if not area.is_current else [],
     }
     if area.level == Level.GRID:
-        context["staff"] = (
-            GridAssignment.objects.visible_to(user)
-            .filter(grid=area)
-            .select_related("worker")
-            .order_by("post", "worker__username")
-        )
+        context.update(staff_context(request, area, staff_form))
         context["buildings"] = Building.objects.visible_to(user).filter(grid=area)[:200]
         context["building_count"] = Building.objects.visible_to(user).filter(grid=area).count()
-    return render(request, "areas/detail.html", context)
+    return render(request, "areas/detail.html", context, status=status)
+
+
+def staff_context(request: HttpRequest, grid: Area, form: StaffForm | None = None) -> dict:
+    """The grid's postings, and the posting form for roles with staff.assign (postings of a
+    retired grid can still be ended, not made)."""
+    user = request.user
+    can_remove = scope_of(user).can("staff.assign")
+    can_assign = can_remove and grid.is_current
+    return {
+        "grid": grid,
+        "staff": GridAssignment.objects.visible_to(user)
+        .filter(grid=grid)
+        .select_related("worker")
+        .order_by("post", "worker__username"),
+        "can_remove_staff": can_remove,
+        "staff_form": (form or StaffForm(grid=grid, user=user)) if can_assign else None,
+    }
+
+
+# --- changes of an area (areas.edit) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeSpec:
+    form_class: type[AreaChangeForm]
+    title: str
+    submit: str
+    multipart: bool = False
+    danger: bool = False
+
+
+CHANGE_FORMS: dict[str, ChangeSpec] = {
+    "edit": ChangeSpec(
+        AreaEditForm, gettext_lazy("Rename or change priority"), gettext_lazy("Save")
+    ),
+    "move": ChangeSpec(
+        ReparentForm, gettext_lazy("Move under another parent"), gettext_lazy("Move")
+    ),
+    "merge": ChangeSpec(
+        MergeForm, gettext_lazy("Merge with sibling areas"), gettext_lazy("Merge"), danger=True
+    ),
+    "split": ChangeSpec(
+        SplitForm,
+        gettext_lazy("Split into parts"),
+        gettext_lazy("Split"),
+        multipart=True,
+        danger=True,
+    ),
+    "retire": ChangeSpec(RetireForm, gettext_lazy("Retire"), gettext_lazy("Retire"), danger=True),
+}
+
+
+@dataclass
+class ChangePanel:
+    """One change form as the area page shows it (a collapsible card)."""
+
+    kind: str
+    spec: ChangeSpec
+    form: AreaChangeForm
+    url: str
+
+
+def _offers(area: Area, kind: str) -> bool:
+    """Which changes make sense for this area at all (the services check the rest)."""
+    if kind == "move":
+        return area.parent_id is not None
+    if kind == "split":
+        return area.geometry is not None
+    return True
+
+
+def change_panels(
+    request: HttpRequest, area: Area, bound: AreaChangeForm | None = None
+) -> list[ChangePanel]:
+    """The change forms of a current area, for roles with areas.edit (none for others)."""
+    if not area.is_current or not scope_of(request.user).can("areas.edit"):
+        return []
+    panels = []
+    for kind, spec in CHANGE_FORMS.items():
+        if not _offers(area, kind):
+            continue
+        form = (
+            bound
+            if type(bound) is spec.form_class
+            else spec.form_class(area=area, user=request.user)
+        )
+        if kind == "merge" and not form.fields["others"].queryset.exists():
+            continue
+        panels.append(ChangePanel(kind, spec, form, reverse("areas:change", args=[area.pk, kind])))
+    return panels
+
+
+@login_required
+@require_POST
+def change(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """Apply one change form through its service. With htmx, errors come back as the form's
+    panel (swapped in place) and success as a redirect to the resulting area."""
+    if kind not in CHANGE_FORMS:
+        raise Http404
+    area = get_visible_or_404(
+        Area.objects.select_related("parent", "successor"), request.user, pk=pk
+    )
+    if not scope_of(request.user).can("areas.edit"):
+        raise PermissionDenied(_("Your role may not change areas."))
+    spec = CHANGE_FORMS[kind]
+    form = spec.form_class(request.POST, request.FILES, area=area, user=request.user)
+    if form.is_valid():
+        try:
+            result = form.apply()
+        except ServiceError as exc:
+            add_service_errors(form, exc, form.aliases)
+        else:
+            messages.success(request, _("The change was recorded."))
+            return redirect_to(request, reverse("areas:detail", args=[result.pk]))
+    if is_htmx(request):
+        panel = ChangePanel(kind, spec, form, request.path)
+        return render(request, "areas/_change_form.html", {"change": panel})
+    return render_area_detail(request, area, bound=form, status=400)
+
+
+# What still points at a retired area (a split leaves what it cannot place; a person moves it).
+LEFTOVER_LIMIT = 20
+
+
+def leftovers(user, area: Area) -> list[dict]:
+    """Registry rows and role assignments still on a retired area, each kind with its count
+    and the first LEFTOVER_LIMIT (residents masked). Role assignments only for areas.edit."""
+    kinds = [
+        (_("Buildings"), Building.objects.filter(grid=area), str, None),
+        (_("Households"), Household.objects.filter(area=area), str, "registry:household_detail"),
+        (
+            _("Residents"),
+            Resident.objects.filter(area=area),
+            lambda r: mask_name(r.name),
+            "registry:resident_detail",
+        ),
+        (_("Places"), Place.objects.filter(grid=area), str, None),
+        (_("Facilities"), Facility.objects.filter(grid=area), str, None),
+        (_("Organisations"), Organization.objects.filter(area=area), str, None),
+        (_("Grid staff"), GridAssignment.objects.filter(grid=area), str, None),
+    ]
+    groups = []
+    for title, rows, label, link in kinds:
+        visible = rows.visible_to(user)
+        count = visible.count()
+        if count:
+            items = [
+                {"label": label(row), "url": reverse(link, args=[row.pk]) if link else ""}
+                for row in visible[:LEFTOVER_LIMIT]
+            ]
+            groups.append({"title": title, "count": count, "items": items})
+    if scope_of(user).can("areas.edit"):
+        roles = apps.get_model("accounts", "RoleAssignment").objects.filter(area=area)
+        count = roles.count()
+        if count:
+            items = [
+                {"label": str(ra), "url": ""}
+                for ra in roles.select_related("user", "area").order_by("pk")[:LEFTOVER_LIMIT]
+            ]
+            groups.append({"title": _("Role assignments"), "count": count, "items": items})
+    return groups
 
 
 def children_rows(kids: list[Area], report) -> list[dict]:

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from civicgrid.core import clock
+from civicgrid.core.masking import mask_name
 from civicgrid.core.models import AuditEntry
+
+# Object types whose text is a person's name. Auditors read the log and may not see personal
+# data either, so these are written masked (`张**`); rows written before are shown masked.
+NAMED_PERSON_TYPES = frozenset({"registry.resident"})
+
+
+def shown_repr(object_type: str, object_repr: str) -> str:
+    """`object_repr` as the log may show it: a person's name masked, anything else as is."""
+    return mask_name(object_repr) if object_type in NAMED_PERSON_TYPES else object_repr
 
 
 def record(
@@ -24,6 +34,7 @@ def record(
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
         area_path = area_path or audit_path_of(obj)
+    object_repr = shown_repr(object_type, object_repr)
     return AuditEntry.objects.create(
         at=clock.now(),
         actor=actor if getattr(actor, "is_authenticated", False) else None,

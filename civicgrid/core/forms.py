@@ -57,3 +57,14 @@ class AuditFilterForm(forms.Form):
 def _start_of(day: dt.date) -> dt.datetime:
     # Dates are typed in local time (Asia/Shanghai); rows are stored in UTC.
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def add_service_errors(form: forms.Form, exc, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's refusal (`ServiceError`) next to the fields it names, or above the
+    form when it names none of them. `aliases` maps a service's field names to the form's
+    (`{"sources": "others"}`)."""
+    aliases = aliases or {}
+    errors = exc.errors or {exc.field: exc.message}
+    for field, message in errors.items():
+        name = aliases.get(field, field)
+        form.add_error(name if name in form.fields else None, message)

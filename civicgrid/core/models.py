@@ -52,3 +52,10 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+    @property
+    def shown_repr(self) -> str:
+        """The object as the log shows it (a person's name masked, also on older rows)."""
+        from civicgrid.core.audit import shown_repr
+
+        return shown_repr(self.object_type, self.object_repr)

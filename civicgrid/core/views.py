@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,6 +13,8 @@ from civicgrid.areas.choices import GridLayer, Level
 from civicgrid.areas.models import Area
 from civicgrid.areas.selectors import area_tree, children_of
 from civicgrid.areas.views import children_rows, geojson_url, platform_extent
+from civicgrid.core.errors import ServiceError
+from civicgrid.core.exports import export_audit_xlsx, xlsx_response
 from civicgrid.core.forms import AuditFilterForm
 from civicgrid.core.models import AuditEntry
 from civicgrid.core.scoping import scope_of
@@ -71,16 +74,46 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
-@login_required
-def audit_log(request: HttpRequest) -> HttpResponse:
-    """Audit entries of the auditor's subtree, filtered and paginated."""
-    if not scope_of(request.user).can("audit.view"):
-        raise Http404
+def _audit_results(request: HttpRequest):
     entries = AuditEntry.objects.visible_to(request.user).select_related("actor")
     form = AuditFilterForm(request.GET or None)
     if form.is_bound and form.is_valid():
         entries = form.filter(entries)
     elif form.is_bound:
         entries = entries.none()
+    return form, entries
+
+
+def _audit_page(request: HttpRequest, form, entries, *, error: str = "", status: int = 200):
     page_obj = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "core/audit_log.html", {"form": form, "page_obj": page_obj})
+    return render(
+        request,
+        "core/audit_log.html",
+        {"form": form, "page_obj": page_obj, "export_error": error},
+        status=status,
+    )
+
+
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Audit entries of the auditor's subtree, filtered and paginated."""
+    if not scope_of(request.user).can("audit.view"):
+        raise Http404
+    form, entries = _audit_results(request)
+    return _audit_page(request, form, entries)
+
+
+@login_required
+def audit_export(request: HttpRequest) -> HttpResponse:
+    """The audit log search (same filters as the page) as Excel; audited as EXPORT."""
+    if not scope_of(request.user).can("audit.view"):
+        raise PermissionDenied
+    form, entries = _audit_results(request)
+    if form.is_bound and not form.is_valid():
+        return _audit_page(request, form, entries, status=400)
+    filters = {k: str(v) for k, v in (form.cleaned_data if form.is_bound else {}).items() if v}
+    try:
+        content = export_audit_xlsx(request.user, entries, filters=filters)
+    except ServiceError as exc:
+        return _audit_page(request, form, entries, error=exc.message, status=400)
+    return xlsx_response(content, "audit-log.xlsx")

@@ -1,5 +1,5 @@
 """The registry API: buildings, households and residents (masked), audited reveals, writes
-through the services, coverage, Excel exports and imports.
+through the services, grid staffing, coverage, Excel exports and imports.
 
 Handlers fetch through the caller's scope (`visible_to`, `get_visible_or_404`) and hand the
 work to `selectors` (reads, masking) and `services` (audited writes); they hold no rules.
@@ -8,26 +8,40 @@ work to `selectors` (reads, masking) and `services` (audited writes); they hold 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.pagination import paginate
 
+from civicgrid.areas.choices import Level
 from civicgrid.areas.models import Area
-from civicgrid.core.api import ErrorOut, Mapped, Page, scope, visible_or_invalid
+from civicgrid.core.api import (
+    XLSX_RESPONSE,
+    ErrorOut,
+    Mapped,
+    Page,
+    invalid,
+    require,
+    scope,
+    visible_or_invalid,
+)
+from civicgrid.core.exports import xlsx_response
 from civicgrid.core.scoping import get_visible_or_404
 from civicgrid.registry import exports, importers, selectors, services
 from civicgrid.registry.choices import ImportKind
 from civicgrid.registry.coverage import coverage_report, coverage_xlsx
-from civicgrid.registry.models import Building, Household, ImportJob, Resident
+from civicgrid.registry.models import Building, GridAssignment, Household, ImportJob, Resident
 from civicgrid.registry.schemas import (
+    BuildingCreate,
     BuildingFilter,
     BuildingOut,
     CoverageOut,
     CoverageQuery,
+    HouseholdCreate,
     HouseholdDetail,
     HouseholdExportFilter,
     HouseholdFilter,
     HouseholdOut,
+    HouseholdUpdate,
     ImportJobOut,
     ResidentCreate,
     ResidentExportFilter,
@@ -37,28 +51,15 @@ from civicgrid.registry.schemas import (
     RevealedHousehold,
     RevealedResident,
     RevealIn,
+    StaffIn,
+    StaffOut,
+    WorkerRef,
 )
 
 router = Router(tags=["registry"])
 
 NOT_FOUND = {404: ErrorOut}
 REFUSED = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-XLSX_RESPONSE = {
-    "responses": {
-        "200": {
-            "description": "An Excel workbook.",
-            "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
-        }
-    }
-}
-
-
-def xlsx_response(data: bytes, file_name: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
-    response["Cache-Control"] = "no-store"  # personal data: never in a shared cache
-    return response
 
 
 def area_filter(request, area_id: int | None) -> Area | None:
@@ -79,9 +80,7 @@ def _buildings(request):
     )
 
 
-@router.get("/buildings", response=list[BuildingOut], summary="Buildings of the caller's scope")
-@paginate(Page)
-def list_buildings(request, filters: Query[BuildingFilter]):
+def _filtered_buildings(request, filters: BuildingFilter):
     buildings = _buildings(request)
     area = area_filter(request, filters.grid)
     if area is not None:
@@ -92,11 +91,50 @@ def list_buildings(request, filters: Query[BuildingFilter]):
     return buildings.order_by("address")
 
 
+@router.get("/buildings", response=list[BuildingOut], summary="Buildings of the caller's scope")
+@paginate(Page)
+def list_buildings(request, filters: Query[BuildingFilter]):
+    return _filtered_buildings(request, filters)
+
+
+@router.get(
+    "/buildings.xlsx",
+    response={200: None, **REFUSED},
+    summary="Buildings as an Excel workbook (needs registry.export; audited)",
+    openapi_extra=XLSX_RESPONSE,
+)
+def buildings_workbook(request, filters: Query[BuildingFilter]):
+    data = exports.export_buildings_xlsx(request.user, _filtered_buildings(request, filters))
+    return xlsx_response(data, "buildings.xlsx")
+
+
 @router.get(
     "/buildings/{building_id}", response={200: BuildingOut, **NOT_FOUND}, summary="One building"
 )
 def get_building(request, building_id: int):
     return get_visible_or_404(_buildings(request), request.user, pk=building_id)
+
+
+@router.post(
+    "/buildings",
+    response={201: BuildingOut, **REFUSED},
+    summary="Register a building (needs registry.edit); without a grid, located from lat/lon",
+)
+def create_building(request, payload: BuildingCreate):
+    grid = None
+    if payload.grid is not None:
+        grid = visible_or_invalid(Area.objects.all(), request.user, payload.grid, "grid")
+    building = services.create_building(
+        actor=request.user,
+        grid=grid,
+        address=payload.address,
+        estate=payload.estate,
+        number=payload.number,
+        floors=payload.floors,
+        lat=payload.lat,
+        lon=payload.lon,
+    )
+    return Status(201, _buildings(request).get(pk=building.pk))
 
 
 # --- households -----------------------------------------------------------------------------
@@ -137,6 +175,54 @@ def reveal_household(request, household_id: int, payload: RevealIn):
     household = get_visible_or_404(Household.objects.all(), request.user, pk=household_id)
     revealed = services.reveal_household(household, actor=request.user, reason=payload.reason)
     return {"id": household.pk, **revealed}
+
+
+@router.post(
+    "/households",
+    response={201: HouseholdOut, **REFUSED},
+    summary="Register a household (needs registry.edit), in a grid, a community or a building",
+)
+def create_household(request, payload: HouseholdCreate):
+    area = building = None
+    if payload.area is not None:
+        area = visible_or_invalid(Area.objects.all(), request.user, payload.area, "area")
+    if payload.building is not None:
+        building = visible_or_invalid(
+            Building.objects.all(), request.user, payload.building, "building"
+        )
+    household = services.create_household(
+        actor=request.user,
+        area=area,
+        building=building,
+        **payload.model_dump(exclude={"area", "building"}),
+    )
+    return Status(201, selectors.masked_household(household, scope(request)))
+
+
+@router.patch(
+    "/households/{household_id}",
+    response={200: HouseholdOut, **REFUSED},
+    summary="Change a household (needs registry.edit); only the fields sent change",
+)
+def update_household(request, household_id: int, payload: HouseholdUpdate):
+    household = get_visible_or_404(Household.objects.all(), request.user, pk=household_id)
+    changes = payload.model_dump(exclude_unset=True)
+    for name in ("address", "household_type"):
+        if name in changes and changes[name] is None:
+            raise invalid(name, "This field may not be null.", "body")
+    for name in ("entrance", "room", "contact_name", "contact_phone"):
+        if name in changes and changes[name] is None:
+            changes[name] = ""
+    if changes.get("area") is not None:
+        changes["area"] = visible_or_invalid(
+            Area.objects.all(), request.user, changes["area"], "area"
+        )
+    if changes.get("building") is not None:
+        changes["building"] = visible_or_invalid(
+            Building.objects.all(), request.user, changes["building"], "building"
+        )
+    household = services.update_household(household, actor=request.user, **changes)
+    return selectors.masked_household(household, scope(request))
 
 
 # --- residents ------------------------------------------------------------------------------
@@ -231,6 +317,75 @@ def update_resident(request, resident_id: int, payload: ResidentUpdate):
             resident = services.move_resident(resident, household, actor=request.user)
     resident = Resident.objects.select_related("household").get(pk=resident.pk)
     return selectors.masked_resident(resident, scope(request))
+
+
+# --- grid staffing --------------------------------------------------------------------------
+
+
+def visible_grid(request, grid_id: int) -> Area:
+    return get_visible_or_404(Area.objects.filter(level=Level.GRID), request.user, pk=grid_id)
+
+
+@router.get(
+    "/grids/{grid_id}/staff",
+    response={200: list[StaffOut], **NOT_FOUND},
+    summary="The grid's staff with their A/B posts",
+)
+def grid_staff(request, grid_id: int):
+    grid = visible_grid(request, grid_id)
+    return (
+        GridAssignment.objects.visible_to(request.user)
+        .filter(grid=grid)
+        .select_related("worker")
+        .order_by("post", "worker__username")
+    )
+
+
+@router.get(
+    "/grids/{grid_id}/staff/candidates",
+    response={200: list[WorkerRef], **REFUSED},
+    summary="Who the caller may post to the grid (needs staff.assign)",
+)
+def staff_candidates(request, grid_id: int):
+    grid = visible_grid(request, grid_id)
+    require(request, "staff.assign")
+    posted = GridAssignment.objects.filter(grid=grid).values("worker_id")
+    return services.postable_workers(request.user, grid).exclude(pk__in=posted)
+
+
+@router.post(
+    "/grids/{grid_id}/staff",
+    response={201: StaffOut, **REFUSED},
+    summary="Post a grid worker to the grid (needs staff.assign)",
+)
+def assign_staff(request, grid_id: int, payload: StaffIn):
+    grid = visible_grid(request, grid_id)
+    require(request, "staff.assign")
+    # Someone the caller may not post (another street's worker, a resident) reads as missing.
+    worker = services.postable_workers(request.user, grid).filter(pk=payload.worker).first()
+    if worker is None:
+        raise invalid("worker", "Not found.", "body")
+    assignment = services.assign_grid_worker(
+        actor=request.user, grid=grid, worker=worker, post=payload.post
+    )
+    return Status(201, assignment)
+
+
+@router.delete(
+    "/grids/{grid_id}/staff/{assignment_id}",
+    response={204: None, **REFUSED},
+    summary="End a posting (needs staff.assign)",
+)
+def unassign_staff(request, grid_id: int, assignment_id: int):
+    grid = visible_grid(request, grid_id)
+    assignment = get_visible_or_404(
+        GridAssignment.objects.filter(grid=grid).select_related("grid"),
+        request.user,
+        pk=assignment_id,
+    )
+    require(request, "staff.assign")
+    services.unassign_grid_worker(assignment, actor=request.user)
+    return Status(204, None)
 
 
 # --- coverage -------------------------------------------------------------------------------

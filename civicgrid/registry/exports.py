@@ -1,4 +1,5 @@
-"""Excel exports of residents and households, masked unless the user may and does reveal.
+"""Excel exports of residents, households and buildings; people masked unless the user may
+and does reveal.
 
 The columns use the import's Chinese headers (plus a few derived ones the importer ignores),
 so an unmasked export can be corrected and imported again. Every export writes an EXPORT
@@ -7,9 +8,6 @@ audit row with the row count; an unmasked one also writes a REVEAL row with the 
 
 from __future__ import annotations
 
-import io
-import os
-
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
@@ -17,6 +15,7 @@ from django.utils.translation import gettext as _
 from civicgrid.areas.choices import Level
 from civicgrid.core import audit, clock
 from civicgrid.core.errors import PermissionDeniedError, ServiceError
+from civicgrid.core.exports import CommonPath, check_row_count, workbook_bytes
 from civicgrid.core.masking import mask_id_number, mask_name, mask_phone
 from civicgrid.core.models import AuditEntry
 from civicgrid.core.scoping import Scope, scope_of
@@ -47,6 +46,17 @@ RESIDENT_EXPORT_HEADERS = [
     "区域编码",
     "所属区域",
 ]
+BUILDING_EXPORT_HEADERS = [
+    "楼栋地址",
+    "小区",
+    "楼号",
+    "层数",
+    "纬度",
+    "经度",
+    "网格编码",
+    "所属网格",
+    "户数",
+]
 HOUSEHOLD_EXPORT_HEADERS = [
     "地址",
     "楼栋地址",
@@ -73,36 +83,12 @@ def _check(user, reveal: bool, reason: str) -> Scope:
     return scope
 
 
-class _Paths:
-    """The deepest area path shared by every exported row: where the audit row belongs."""
-
-    def __init__(self):
-        self.common: str | None = None
-
-    def add(self, path: str) -> None:
-        if self.common is None:
-            self.common = path
-        elif not path.startswith(self.common):
-            prefix = os.path.commonprefix([self.common, path])
-            self.common = prefix[: prefix.rfind("/") + 1]
-
-    @property
-    def value(self) -> str:
-        return self.common or ""
-
-
 def _tag_names(codes: list[str]) -> str:
     names = [ELDERLY_ZH[0] if c == "elderly_60" else zh_name(TAG_ZH, c) for c in codes]
     return "、".join(names)
 
 
-def _save(book) -> bytes:
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _audit(user, model, rows: int, paths: _Paths, reveal: bool, reason: str) -> None:
+def _audit(user, model, rows: int, paths: CommonPath, reveal: bool, reason: str) -> None:
     fields = {"rows": rows, "revealed": reveal}
     label = model._meta.label_lower
     audit.record(
@@ -148,7 +134,7 @@ def export_residents_xlsx(
     book = Workbook(write_only=True)
     sheet = book.create_sheet("居民")
     sheet.append(RESIDENT_EXPORT_HEADERS)
-    paths = _Paths()
+    paths = CommonPath()
     count = 0
     for r in rows.iterator(chunk_size=2000):
         count += 1
@@ -169,7 +155,7 @@ def export_residents_xlsx(
                 r.area.name,
             ]
         )
-    data = _save(book)
+    data = workbook_bytes(book)
     _audit(user, rows.model, count, paths, reveal, reason)
     return data
 
@@ -193,7 +179,7 @@ def export_households_xlsx(
     book = Workbook(write_only=True)
     sheet = book.create_sheet("住户")
     sheet.append(HOUSEHOLD_EXPORT_HEADERS)
-    paths = _Paths()
+    paths = CommonPath()
     count = 0
     for h in rows.iterator(chunk_size=2000):
         count += 1
@@ -212,6 +198,48 @@ def export_households_xlsx(
                 h.resident_count,
             ]
         )
-    data = _save(book)
+    data = workbook_bytes(book)
     _audit(user, rows.model, count, paths, reveal, reason)
+    return data
+
+
+@transaction.atomic
+def export_buildings_xlsx(user, queryset: QuerySet) -> bytes:
+    """The buildings of `queryset` that `user` may see, as an .xlsx workbook, with the number
+    of households registered in each. Buildings hold no personal data, so nothing is masked;
+    it still needs registry.export and is audited as EXPORT (the list says where people live).
+    """
+    from openpyxl import Workbook
+
+    _check(user, False, "")
+    rows = (
+        queryset.visible_to(user)
+        .select_related("grid")
+        .annotate(household_total=Count("households"))
+        .order_by("grid__path", "address", "id")
+    )
+    check_row_count(rows.count())
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("楼栋")
+    sheet.append(BUILDING_EXPORT_HEADERS)
+    paths = CommonPath()
+    count = 0
+    for b in rows.iterator(chunk_size=2000):
+        count += 1
+        paths.add(b.grid.path)
+        sheet.append(
+            [
+                b.address,
+                b.estate,
+                b.number,
+                b.floors,
+                b.lat,
+                b.lon,
+                b.grid.code,
+                b.grid.name,
+                b.household_total,
+            ]
+        )
+    data = workbook_bytes(book)
+    _audit(user, rows.model, count, paths, False, "")
     return data

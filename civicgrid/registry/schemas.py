@@ -9,6 +9,7 @@ from pydantic import field_validator
 from civicgrid.registry.choices import (
     ELDERLY_TAG,
     Gender,
+    GridPost,
     HouseholdType,
     ImportKind,
     ImportStatus,
@@ -41,6 +42,63 @@ class BuildingOut(Schema):
 class BuildingFilter(Schema):
     q: str | None = Field(None, description="Part of the address or estate name.")
     grid: int | None = Field(None, description="Only buildings under this area (id).")
+
+
+class BuildingCreate(Schema):
+    address: str = Field(max_length=200, description="Stored normalised; unique.")
+    grid: int | None = Field(None, description="Grid id; without it, found from lat and lon.")
+    estate: str = Field("", max_length=100)
+    number: str = Field("", max_length=32)
+    floors: int | None = Field(None, ge=1, le=299)
+    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False)
+    lon: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
+
+
+class HouseholdCreate(Schema):
+    area: int | None = Field(
+        None, description="Grid id (or community id while it is not placed in a grid)."
+    )
+    building: int | None = Field(None, description="Building id; its grid is the household's.")
+    address: str = Field("", description="Default in a building: building + entrance + room.")
+    entrance: str = ""
+    room: str = ""
+    household_type: HouseholdType = HouseholdType.OWNER
+    contact_name: str = ""
+    contact_phone: str = ""
+
+
+class HouseholdUpdate(Schema):
+    """Fields of a PATCH; only those sent change. A new `building` brings its grid along;
+    `building: null` takes the household out of its building (the area stays). Moving the
+    household to another area moves its residents with it."""
+
+    area: int | None = None
+    building: int | None = None
+    address: str | None = None
+    entrance: str | None = None
+    room: str | None = None
+    household_type: HouseholdType | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+
+
+class WorkerRef(Schema):
+    id: int
+    username: str
+    display_name: str
+
+
+class StaffOut(Schema):
+    id: int
+    grid_id: int
+    worker: WorkerRef
+    post: GridPost
+    since: dt.date
+
+
+class StaffIn(Schema):
+    worker: int = Field(description="User id, one of GET /grids/{id}/staff/candidates.")
+    post: GridPost = Field(GridPost.A, description="a: patrol and data; b: specialist.")
 
 
 class HouseholdOut(Schema):

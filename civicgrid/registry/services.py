@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -616,16 +617,49 @@ def reveal_household(household: Household, *, actor, reason: str = "") -> dict:
 # --- grid staffing -----------------------------------------------------------------------
 
 
+def postable_workers(actor, grid: Area) -> QuerySet:
+    """The users `actor` may post to `grid`: active users holding the grid-worker role on the
+    grid or on an area above it, where that area lies inside the actor's scope (`actor=None`,
+    the system: any of them).
+
+    Posting someone whose role does not cover the grid would give the grid a worker who
+    cannot see its households; listing only roles inside the actor's scope keeps the staff
+    of other streets out of the pick list. Accounts and roles are given by administrators:
+    a worker a community moves between its grids holds the role on the community.
+    """
+    from civicgrid.accounts.choices import Role
+    from civicgrid.accounts.models import User
+
+    areas = Area.objects.filter(pk__in=[*grid.ancestor_ids(), grid.pk], valid_to__isnull=True)
+    if actor is not None:
+        scope = scope_of(actor)
+        areas = [a.pk for a in areas if scope.covers_path(a.path)]
+    return (
+        User.objects.filter(
+            is_active=True,
+            role_assignments__role=Role.GRID_WORKER,
+            role_assignments__area__in=areas,
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
 @transaction.atomic
 def assign_grid_worker(*, actor, grid: Area, worker, post: str = GridPost.A) -> GridAssignment:
     """Post `worker` to `grid` (A post: patrol and data; B post: specialist). Needs
-    staff.assign over the grid. How many staff a grid should have is the coverage report's
-    business (COVERAGE_MIN_STAFF..COVERAGE_MAX_STAFF), not a refusal here."""
+    staff.assign over the grid, and the worker must be one of `postable_workers(actor, grid)`.
+    How many staff a grid should have is the coverage report's business
+    (COVERAGE_MIN_STAFF..COVERAGE_MAX_STAFF), not a refusal here."""
     grid = _current_area(grid, "grid", (Level.GRID,))
     check_capability(actor, "staff.assign", grid)
     post = clean_choice(post, GridPost, "post", GridPost.A)
     if worker is None or not worker.is_active:
         raise ServiceError(_("Choose an active user."), "worker")
+    if actor is not None and not postable_workers(actor, grid).filter(pk=worker.pk).exists():
+        raise ServiceError(
+            _("%s holds no grid-worker role over this grid in your area.") % worker, "worker"
+        )
     if GridAssignment.objects.filter(grid=grid, worker=worker).exists():
         raise ServiceError(_("%s is already posted to this grid.") % worker, "worker")
     assignment = GridAssignment.objects.create(grid=grid, worker=worker, post=post)

@@ -1,30 +1,47 @@
 """Registry pages: household and resident search and detail, the audited reveal, coverage,
-imports and Excel exports. Reads go through registry.selectors; writes through services."""
+imports and Excel exports; buildings; households and residents by hand; grid staffing.
+Reads go through registry.selectors; writes through services."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from civicgrid.areas.choices import Level
+from civicgrid.areas.locator import normalise_address
 from civicgrid.areas.models import Area
+from civicgrid.areas.views import render_area_detail, staff_context
 from civicgrid.core.errors import PermissionDeniedError, ServiceError
+from civicgrid.core.exports import xlsx_response
+from civicgrid.core.forms import add_service_errors
+from civicgrid.core.htmx import is_htmx, redirect_to
 from civicgrid.core.scoping import get_visible_or_404, scope_of
 from civicgrid.registry import exports, importers, selectors, services
 from civicgrid.registry.choices import ImportKind, ImportStatus
 from civicgrid.registry.coverage import coverage_report, coverage_xlsx
 from civicgrid.registry.forms import (
+    NO_HOUSEHOLD,
+    BuildingForm,
+    BuildingSearchForm,
     CoverageForm,
+    HouseholdForm,
     HouseholdSearchForm,
     ImportForm,
+    MoveResidentForm,
+    ResidentForm,
     ResidentSearchForm,
     RevealForm,
+    StaffForm,
 )
-from civicgrid.registry.models import Household, ImportJob, Resident
+from civicgrid.registry.models import Building, GridAssignment, Household, ImportJob, Resident
 
 PAGE_SIZE = 50
 FINISHED = {ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.CHECKED}
@@ -36,8 +53,15 @@ def _require(request: HttpRequest, capability: str) -> None:
         raise Http404
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
+def _posted(request: HttpRequest):
+    """The posted data, or None on GET (an empty POST is still a post, with errors)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _require_action(request: HttpRequest, capability: str) -> None:
+    # An action on something the user may see, which their roles do not allow: a 403.
+    if not scope_of(request.user).can(capability):
+        raise PermissionDenied(_("Your role may not do this (needs %s).") % capability)
 
 
 # --- households ----------------------------------------------------------------------------
@@ -108,7 +132,7 @@ def household_reveal(request: HttpRequest, pk: int) -> HttpResponse:
         except PermissionDeniedError as exc:
             raise PermissionDenied(exc.message) from None
     context = _household_context(request, household, revealed=revealed, form=form)
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "registry/_household_contact.html", context)
     return render(request, "registry/household_detail.html", context)
 
@@ -185,7 +209,7 @@ def resident_reveal(request: HttpRequest, pk: int) -> HttpResponse:
         except PermissionDeniedError as exc:
             raise PermissionDenied(exc.message) from None
     context = _resident_context(request, resident, revealed=revealed, form=form)
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "registry/_resident_personal.html", context)
     return render(request, "registry/resident_detail.html", context)
 
@@ -248,16 +272,7 @@ def coverage_export(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, "registry.export")
     area = get_visible_or_404(Area.objects.current(), request.user, pk=pk)
     report = coverage_report(request.user, area)
-    return _xlsx_response(coverage_xlsx(report), f"coverage-{area.code}.xlsx")
-
-
-def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(
-        content,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx_response(coverage_xlsx(report), f"coverage-{area.code}.xlsx")
 
 
 # --- imports -------------------------------------------------------------------------------
@@ -282,7 +297,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
                     dry_run=form.cleaned_data["dry_run"],
                 )
             except ServiceError as exc:
-                _add_service_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 importers.run_import_in_background(job, data)
                 return redirect("registry:import_detail", pk=job.pk)
@@ -303,18 +318,11 @@ def import_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _add_service_errors(form, exc: ServiceError) -> None:
-    """Show a service's refusal next to the field it names (or above the form)."""
-    errors = exc.errors or {exc.field: exc.message}
-    for field, message in errors.items():
-        form.add_error(field if field in form.fields else None, message)
-
-
 @login_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_visible_or_404(ImportJob.objects.select_related("area"), request.user, pk=pk)
     template = (
-        "registry/_import_progress.html" if _is_htmx(request) else "registry/import_detail.html"
+        "registry/_import_progress.html" if is_htmx(request) else "registry/import_detail.html"
     )
     return render(request, template, {"job": job, "finished": job.status in FINISHED})
 
@@ -340,7 +348,7 @@ def _export(request: HttpRequest, export, rows, list_page, filename: str) -> Htt
         content = export(request.user, rows, reveal=reveal, reason=reason)
     except PermissionDeniedError as exc:
         raise PermissionDenied(exc.message) from None
-    return _xlsx_response(content, filename)
+    return xlsx_response(content, filename)
 
 
 @login_required
@@ -366,4 +374,301 @@ def household_export(request: HttpRequest) -> HttpResponse:
         households,
         lambda export_form: _household_list_page(request, form, households, export_form, 400),
         "households.xlsx",
+    )
+
+
+# --- buildings -----------------------------------------------------------------------------
+
+
+def _building_results(request: HttpRequest):
+    form = BuildingSearchForm(request.GET or None, user=request.user)
+    buildings = (
+        Building.objects.visible_to(request.user)
+        .select_related("grid")
+        .annotate(household_total=Count("households"))
+        .order_by("address", "id")
+    )
+    if form.is_bound and not form.is_valid():
+        return form, buildings.none()
+    data = form.cleaned_data if form.is_bound else {}
+    if data.get("area") is not None:
+        buildings = buildings.filter(grid__path__startswith=data["area"].path)
+    q = (data.get("q") or "").strip()
+    if q:
+        buildings = buildings.filter(
+            Q(address__icontains=normalise_address(q)) | Q(estate__icontains=q)
+        )
+    return form, buildings
+
+
+@login_required
+def building_list(request: HttpRequest) -> HttpResponse:
+    """Buildings of the user's scope (no personal data), searchable, with an Excel export."""
+    scope = scope_of(request.user)
+    if not (scope.can("registry.view") or scope.can("buildings.view")):
+        raise Http404
+    form, buildings = _building_results(request)
+    page_obj = Paginator(buildings, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "registry/building_list.html", {"form": form, "page_obj": page_obj})
+
+
+@login_required
+def building_export(request: HttpRequest) -> HttpResponse:
+    """The building search (same filters as the list) as Excel; audited as EXPORT."""
+    _require_action(request, "registry.export")
+    form, buildings = _building_results(request)
+    try:
+        content = exports.export_buildings_xlsx(request.user, buildings)
+    except PermissionDeniedError as exc:
+        raise PermissionDenied(exc.message) from None
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("registry:building_list") + _query(request))
+    return xlsx_response(content, "buildings.xlsx")
+
+
+def _query(request: HttpRequest) -> str:
+    return f"?{request.GET.urlencode()}" if request.GET else ""
+
+
+@login_required
+def building_new(request: HttpRequest) -> HttpResponse:
+    """Register a building in a grid (or wherever its coordinates lie)."""
+    _require_action(request, "registry.edit")
+    if request.method == "POST":
+        form = BuildingForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                building = form.save()
+            except PermissionDeniedError as exc:
+                raise PermissionDenied(exc.message) from None
+            except ServiceError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Building %s registered.") % building.address)
+                return redirect("areas:detail", pk=building.grid_id)
+    else:
+        form = BuildingForm(initial={"grid": request.GET.get("grid")}, user=request.user)
+    return _form_page(request, form, _("Register a building"))
+
+
+def _form_page(request, form, title: str, *, subject=None, back: str = "", status=None):
+    """A page holding one write form (household, resident, building, move)."""
+    if status is None:
+        status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request,
+        "registry/form_page.html",
+        {"form": form, "title": title, "subject": subject, "back": back},
+        status=status,
+    )
+
+
+# --- households and residents by hand ------------------------------------------------------
+
+
+def _save(request: HttpRequest, form):
+    """Save a valid form through its service; a refusal lands on the form's fields."""
+    try:
+        return form.save()
+    except PermissionDeniedError as exc:
+        raise PermissionDenied(exc.message) from None
+    except ServiceError as exc:
+        add_service_errors(form, exc)
+        return None
+
+
+@login_required
+def household_new(request: HttpRequest) -> HttpResponse:
+    """Register a household in a grid (or, unplaced, in a community) or in a building."""
+    _require_action(request, "registry.edit")
+    if request.method == "POST":
+        form = HouseholdForm(request.POST, user=request.user)
+        if form.is_valid():
+            household = _save(request, form)
+            if household is not None:
+                messages.success(request, _("Household %s registered.") % household.address)
+                return redirect("registry:household_detail", pk=household.pk)
+    else:
+        initial = {"area": request.GET.get("area")}
+        building_id = request.GET.get("building", "")
+        if building_id.isdigit():
+            building = Building.objects.visible_to(request.user).filter(pk=building_id).first()
+            if building is not None:
+                initial["building"] = building.address
+        form = HouseholdForm(initial=initial, user=request.user)
+    return _form_page(request, form, _("Register a household"))
+
+
+@login_required
+def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    household = get_visible_or_404(
+        Household.objects.select_related("area", "building"), request.user, pk=pk
+    )
+    _require_action(request, "registry.edit")
+    form = HouseholdForm(_posted(request), user=request.user, household=household)
+    if form.is_bound and form.is_valid() and _save(request, form) is not None:
+        messages.success(request, _("The household was changed."))
+        return redirect("registry:household_detail", pk=household.pk)
+    back = reverse("registry:household_detail", args=[household.pk])
+    return _form_page(
+        request, form, _("Change the household"), subject=household.address, back=back
+    )
+
+
+@login_required
+def resident_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Register a resident in a household."""
+    household = get_visible_or_404(Household.objects.select_related("area"), request.user, pk=pk)
+    _require_action(request, "registry.edit")
+    form = ResidentForm(_posted(request), user=request.user, household=household)
+    if form.is_bound and form.is_valid():
+        resident = _save(request, form)
+        if resident is not None:
+            messages.success(request, _("Resident registered."))
+            return redirect("registry:resident_detail", pk=resident.pk)
+    back = reverse("registry:household_detail", args=[household.pk])
+    return _form_page(request, form, _("Register a resident"), subject=household.address, back=back)
+
+
+def _resident(request: HttpRequest, pk: int) -> Resident:
+    return get_visible_or_404(
+        Resident.objects.select_related("area", "household"), request.user, pk=pk
+    )
+
+
+@login_required
+def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    resident = _resident(request, pk)
+    _require_action(request, "registry.edit")
+    form = ResidentForm(_posted(request), user=request.user, resident=resident)
+    if form.is_bound and form.is_valid() and _save(request, form) is not None:
+        messages.success(request, _("The resident was changed."))
+        return redirect("registry:resident_detail", pk=resident.pk)
+    masked = selectors.masked_resident(resident, scope_of(request.user))
+    back = reverse("registry:resident_detail", args=[resident.pk])
+    return _form_page(request, form, _("Change the resident"), subject=masked["name"], back=back)
+
+
+@login_required
+def resident_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a resident to another household, chosen from an address search, or out of any."""
+    resident = _resident(request, pk)
+    _require_action(request, "registry.edit")
+    form = MoveResidentForm(_posted(request), user=request.user)
+    if form.is_bound and form.is_valid():
+        try:
+            services.move_resident(resident, form.cleaned_data["household"], actor=request.user)
+        except PermissionDeniedError as exc:
+            raise PermissionDenied(exc.message) from None
+        except ServiceError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The resident was moved."))
+            return redirect("registry:resident_detail", pk=resident.pk)
+    q = (request.POST if request.method == "POST" else request.GET).get("q", "")
+    return render(
+        request,
+        "registry/resident_move.html",
+        {
+            "form": form,
+            "resident": resident,
+            "masked": selectors.masked_resident(resident, scope_of(request.user)),
+            "no_household": NO_HOUSEHOLD,
+            "q": q,
+            "candidates": _household_candidates(request, q),
+            "limit": PICK_LIMIT,
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+PICK_LIMIT = 20
+
+
+def _household_candidates(request: HttpRequest, q: str) -> list[Household]:
+    q = q.strip()
+    if len(q) < 2:
+        return []
+    rows = selectors.search_households(request.user, q).select_related("area")
+    return list(rows[:PICK_LIMIT])
+
+
+@login_required
+def household_pick(request: HttpRequest) -> HttpResponse:
+    """Households matching a search, as radio buttons for the move form (an htmx fragment)."""
+    _require_action(request, "registry.edit")
+    q = request.GET.get("q", "")
+    return render(
+        request,
+        "registry/_household_pick.html",
+        {"candidates": _household_candidates(request, q), "q": q, "limit": PICK_LIMIT},
+    )
+
+
+# --- grid staffing -------------------------------------------------------------------------
+
+
+def _grid(request: HttpRequest, pk: int) -> Area:
+    return get_visible_or_404(
+        Area.objects.filter(level=Level.GRID).select_related("parent", "successor"),
+        request.user,
+        pk=pk,
+    )
+
+
+def _staff_answer(request: HttpRequest, grid: Area, form=None, notice: str = ""):
+    """After a posting change: the staff block (htmx, with `notice` in it) or the grid page
+    (`notice` as a message; a form with errors shown on the page)."""
+    if is_htmx(request):
+        context = {**staff_context(request, grid, form), "staff_notice": notice}
+        return render(request, "registry/_grid_staff.html", context)
+    if form is not None and form.errors:
+        return render_area_detail(request, grid, staff_form=form, status=400)
+    messages.success(request, notice)
+    return redirect_to(request, reverse("areas:detail", args=[grid.pk]))
+
+
+@login_required
+@require_POST
+def grid_staff_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Post a grid worker to the grid (staff.assign)."""
+    grid = _grid(request, pk)
+    _require_action(request, "staff.assign")
+    form = StaffForm(request.POST, grid=grid, user=request.user)
+    if form.is_valid():
+        try:
+            services.assign_grid_worker(
+                actor=request.user,
+                grid=grid,
+                worker=form.cleaned_data["worker"],
+                post=form.cleaned_data["post"],
+            )
+        except PermissionDeniedError as exc:
+            raise PermissionDenied(exc.message) from None
+        except ServiceError as exc:
+            add_service_errors(form, exc)
+        else:
+            notice = _("%s was posted to the grid.") % form.cleaned_data["worker"]
+            return _staff_answer(request, grid, notice=notice)
+    return _staff_answer(request, grid, form)
+
+
+@login_required
+@require_POST
+def grid_staff_remove(request: HttpRequest, pk: int, assignment_pk: int) -> HttpResponse:
+    """End a posting (staff.assign); the audit row keeps who was posted where."""
+    grid = _grid(request, pk)
+    assignment = get_visible_or_404(
+        GridAssignment.objects.filter(grid=grid).select_related("grid", "worker"),
+        request.user,
+        pk=assignment_pk,
+    )
+    _require_action(request, "staff.assign")
+    try:
+        services.unassign_grid_worker(assignment, actor=request.user)
+    except PermissionDeniedError as exc:
+        raise PermissionDenied(exc.message) from None
+    return _staff_answer(
+        request, grid, notice=_("%s was removed from the grid.") % assignment.worker
     )

@@ -361,6 +361,62 @@ def test_merge_refuses_retired_source(town, officer):
     assert exc.value.field == "sources"
 
 
+def test_merge_moves_role_assignments_so_staff_keep_their_view(town, officer):
+    from civicgrid.accounts.choices import Role
+    from civicgrid.accounts.models import RoleAssignment, Unit
+    from civicgrid.core.scoping import scope_of
+
+    a, b = town.grids["A1-1"], town.grids["A1-2"]
+    only_b = build_user("only_b", role=Role.GRID_WORKER, area=b)
+    both = build_user("both", role=Role.GRID_WORKER, area=a)
+    RoleAssignment.objects.create(user=both, role=Role.GRID_WORKER, area=b)
+    RoleAssignment.objects.create(user=both, role=Role.AUDITOR, area=b)
+    unit = Unit.objects.create(code="U1", name="物业公司", kind="company")
+    unit.areas.add(b)
+
+    services.merge_areas(
+        [a, b], into_name="第1网格", into_code=a.code, actor=officer, effective_date=TODAY
+    )
+
+    # b's roles now name a (the survivor); the duplicate grid-worker role of `both` is one
+    assert list(RoleAssignment.objects.filter(user=only_b).values_list("area", "role")) == [
+        (a.pk, Role.GRID_WORKER)
+    ]
+    assert set(RoleAssignment.objects.filter(user=both).values_list("area", "role")) == {
+        (a.pk, Role.GRID_WORKER),
+        (a.pk, Role.AUDITOR),
+    }
+    assert scope_of(only_b).covers_path(a.path)
+    assert set(unit.areas.values_list("pk", flat=True)) == {a.pk, b.pk}
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CHANGE, object_id=str(a.pk))
+    # moved: only_b's and both's auditor role; both's second grid-worker role was dropped
+    assert (entry.fields["roles_moved"], entry.fields["units_extended"]) == (2, 1)
+
+
+def test_split_leaves_role_assignments_and_lists_them(town, officer):
+    from civicgrid.accounts.choices import Role
+    from civicgrid.accounts.models import RoleAssignment, Unit
+    from civicgrid.core.scoping import scope_of
+
+    grid = town.grids["B1-1"]
+    worker = build_user("b_worker", role=Role.GRID_WORKER, area=grid)
+    role = RoleAssignment.objects.get(user=worker)
+    unit = Unit.objects.create(code="U2", name="环卫所", kind="department")
+    unit.areas.add(grid)
+
+    result = services.split_area(grid, halves(grid), actor=officer, effective_date=TODAY)
+
+    assert {(u.model, u.pk) for u in result.unplaced} == {
+        ("accounts.RoleAssignment", role.pk),
+        ("accounts.Unit", unit.pk),
+    }
+    role.refresh_from_db()
+    assert role.area == grid  # which half the worker gets is a person's decision
+    assert not scope_of(worker).covers_path(result[0].path)
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CHANGE, object_id=str(grid.pk))
+    assert f"accounts.RoleAssignment#{role.pk}" in entry.fields["unplaced"]
+
+
 # --- split ----------------------------------------------------------------------------------
 
 

@@ -312,6 +312,37 @@ def test_posting_needs_staff_assign_over_the_grid(town, personas, persona, grid)
         )
 
 
+def test_only_grid_workers_whose_role_covers_the_grid_in_the_actors_area_may_be_posted(
+    town, personas
+):
+    grid = town.grids["A1-1"]
+    on_grid = build_user("on_grid", role=Role.GRID_WORKER, area=grid)
+    on_district = build_user("on_district", role=Role.GRID_WORKER, area=town.district)
+    neighbour = build_user("neighbour", role=Role.GRID_WORKER, area=town.grids["A1-2"])
+    clerk = build_user("clerk", role=Role.COMMUNITY_WORKER, area=grid)
+    gone = build_user("gone", role=Role.GRID_WORKER, area=grid, is_active=False)
+    community_worker = personas["community_worker"]
+    # The district-wide worker lies above the community worker's scope; the administrator
+    # and the system see every one.
+    assert set(services.postable_workers(community_worker, grid)) == {
+        on_grid,
+        personas["grid_worker"],
+    }
+    assert set(services.postable_workers(personas["admin"], grid)) == {
+        on_grid,
+        on_district,
+        personas["grid_worker"],
+    }
+    for worker in (on_district, neighbour, clerk):
+        with pytest.raises(ServiceError, match="grid-worker role") as exc:
+            services.assign_grid_worker(actor=community_worker, grid=grid, worker=worker)
+        assert exc.value.field == "worker"
+    with pytest.raises(ServiceError, match="active"):
+        services.assign_grid_worker(actor=community_worker, grid=grid, worker=gone)
+    services.assign_grid_worker(actor=community_worker, grid=grid, worker=on_grid)
+    assert list(GridAssignment.objects.values_list("worker", flat=True)) == [on_grid.pk]
+
+
 # --- organisations, places, facilities ---------------------------------------------------
 
 
