@@ -32,7 +32,7 @@ from civicgrid.cases.choices import (
     State,
     Urgency,
 )
-from civicgrid.cases.models import Case, Category, Tag, Taxonomy
+from civicgrid.cases.models import Case, CaseEvent, Category, Tag, Taxonomy
 from civicgrid.core import clock
 from civicgrid.registry.choices import OrganizationKind
 from civicgrid.registry.models import Organization
@@ -85,9 +85,13 @@ def _unit(code: str, name: str, kind: str, parent: Unit | None, areas: list[Area
         unit = catalogue.create_unit(
             actor=None, code=code, name=name, kind=kind, parent=parent, areas=areas
         )
-    elif parent is not None and unit.parent_id != parent.pk:
+        return unit
+    if parent is not None and unit.parent_id != parent.pk:
         unit.parent = parent
         unit.save(update_fields=["parent"])
+    if {a.pk for a in areas} - set(unit.areas.values_list("pk", flat=True)):
+        # A reset rebuilt the communities: the unit covers the new ones.
+        catalogue.set_unit_areas(unit, areas, actor=None)
     return unit
 
 
@@ -440,3 +444,17 @@ def _advance(case, outcome, received, now, r, actors, fallback, made) -> None:
         return
     with clock.frozen(step()):
         services.close_case(refresh(), actor=actors.dispatcher)
+
+
+def wipe_case_history(district: Area) -> int:
+    """Delete the generated case history of `district` (for `load_demo --reset`); cases that
+    did not come from the demo stay, and keep the reset from deleting the areas they are in."""
+    cases = Case.objects.filter(
+        area_path__startswith=district.path, idempotency_key__startswith="demo-"
+    )
+    ids = list(cases.values_list("pk", flat=True))
+    # The timeline is never deleted in real use; here the whole generated history goes.
+    Case.objects.filter(pk__in=ids).update(parent=None)
+    CaseEvent.objects.filter(case__in=ids).delete()
+    Case.objects.filter(pk__in=ids).delete()
+    return len(ids)

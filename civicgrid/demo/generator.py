@@ -231,6 +231,7 @@ def _set_boundary(area: Area, polygon: BaseGeometry) -> None:
 def _wipe(district: Area) -> None:
     """Delete everything below street level in `district`: registry rows, staffing, areas."""
     below = Area.objects.filter(path__startswith=district.path, level__in=BELOW_STREET)
+    demo_cases.wipe_case_history(district)
     GridAssignment.objects.filter(grid__in=below).delete()
     RoleAssignment.objects.filter(area__in=below).delete()
     for model, lookup in (

@@ -236,13 +236,23 @@ def test_a_login_changed_by_hand_is_restored(district):
     assert User.objects.get(username="street").is_active
 
 
+def _load_audits() -> int:
+    # The request loop's own rows (cases made through the services, units re-covering the
+    # rebuilt communities, dispatch rules) are the services' audit, not the load's.
+    return (
+        AuditEntry.objects.exclude(object_type__startswith="cases.")
+        .exclude(object_type="accounts.unit")
+        .count()
+    )
+
+
 def test_reset_rebuilds_the_same_demo_with_one_audit_row(district):
-    before, audits = counts(), AuditEntry.objects.count()
+    before, audits = counts(), _load_audits()
     old_grid = Area.objects.get(code="510106024001001")
     load(reset=True)
     assert counts() == before
     assert not Area.objects.filter(pk=old_grid.pk).exists()
     assert Area.objects.get(code="510106024001001").geometry == old_grid.geometry
-    assert AuditEntry.objects.count() == audits + 1
-    entry = AuditEntry.objects.order_by("-id").first()
+    assert _load_audits() == audits + 1
+    entry = AuditEntry.objects.filter(object_type="areas.area").order_by("-id").first()
     assert entry.fields["reset"] is True and entry.area_path == district.path
