@@ -45,6 +45,8 @@ def payload(town, **overrides) -> dict:
 
 
 def post(client, url, body=None, **headers):
+    # Messages are asserted in English; pages default to Chinese (LocaleMiddleware).
+    headers.setdefault("Accept-Language", "en")
     return client.post(url, body or {}, content_type="application/json", headers=headers)
 
 
