@@ -641,9 +641,10 @@ def public_case(
 ):
     if not payload.reporter_phone.strip():
         raise invalid("reporter_phone", "Give a phone number to follow the case.", "form")
-    user = request.user if getattr(request.user, "is_authenticated", False) else None
+    # No account is attached even when a session cookie comes along: this endpoint has no CSRF
+    # check, so a session must not act through it. Logged-in residents use POST /cases.
     case = intake.receive_case(
-        actor=user,
+        actor=None,
         channel=payload.channel,
         kind=payload.kind,
         title=payload.title,
