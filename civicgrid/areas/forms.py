@@ -73,7 +73,8 @@ def _effective_date_field() -> forms.DateField:
     return forms.DateField(
         label=_("Effective date"),
         initial=clock.today,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        # <input type="date"> shows only an ISO value, whatever the language.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("The first day the change holds; it may lie in the past, not the future."),
     )
 

@@ -369,7 +369,9 @@ class ResidentForm(forms.Form):
     )
     ethnicity = forms.CharField(label=_("Ethnicity"), max_length=16, required=False)
     arrived_on = forms.DateField(
-        label=_("Arrived on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Arrived on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args, user, household: Household | None = None, resident=None, **kwargs):

@@ -63,6 +63,8 @@ def test_district_officer_sees_the_change_forms(client, town, personas):
     # The merge form offers the siblings of the same level and layer only.
     merge = next(c for c in page.context["changes"] if c.kind == "merge")
     assert list(merge.form.fields["others"].queryset) == [town.grids["A1-2"]]
+    # the effective date starts at today, in the only format a date input shows
+    assert f'name="effective_date" value="{today()}"' in page.text
 
 
 @pytest.mark.parametrize("persona", ["community_worker", "street_dispatcher", "grid_worker"])

@@ -329,6 +329,7 @@ def test_resident_form_errors_name_each_field_and_write_nothing(client, personas
 
 def test_edit_resident_reveals_nothing_and_keeps_blank_fields(client, personas, place):
     head = place["head"]
+    Resident.objects.filter(pk=head.pk).update(arrived_on=dt.date(2020, 3, 4))
     login(client, personas["grid_worker"])
     url = reverse("registry:resident_edit", args=[head.pk])
     page = client.get(url)
@@ -336,6 +337,7 @@ def test_edit_resident_reveals_nothing_and_keeps_blank_fields(client, personas, 
     for secret in (head.id_number, head.phone, head.name):
         assert secret not in page.text
     assert "5101**********" in page.text  # masked hint
+    assert 'value="2020-03-04"' in page.text  # a date input shows only ISO dates
     response = client.post(
         url,
         resident_post(name="", id_number="", phone="", tags=["disabled"], relation="head"),
