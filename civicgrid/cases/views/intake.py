@@ -19,6 +19,7 @@ from civicgrid.cases import catalogue, duplicates, intake, routing, selectors
 from civicgrid.cases.choices import Channel, Kind
 from civicgrid.cases.forms import DispatchForm, IntakeForm, PatrolForm
 from civicgrid.cases.models import Case, Category
+from civicgrid.cases.views.actions import offered_actions
 from civicgrid.cases.views.common import add_service_errors, require
 from civicgrid.core.errors import ServiceError
 from civicgrid.core.scoping import scope_of
@@ -158,8 +159,6 @@ def received(request: HttpRequest, pk: int) -> HttpResponse:
     )
     route = routing.route(case.category, case.grid)
     dispatch_form = None
-    from civicgrid.cases.views.actions import offered_actions
-
     offered = offered_actions(case, scope)
     if "dispatch" in offered:
         dispatch_form = DispatchForm(
