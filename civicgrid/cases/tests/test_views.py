@@ -705,3 +705,33 @@ def test_public_board_shows_no_personal_data(client, town, desk, leaf):
         assert secret not in page.text
     page = client.get(reverse("public:board"), {"area": town.streets["B"].pk})
     assert "已更换水管" not in page.text
+
+
+def test_due_filter_picks_near_due_and_overdue(client, town, personas):
+    build_case(town, title="还早", deadline_status="on_time")
+    build_case(town, title="快到期", deadline_status="near_due")
+    build_case(town, title="已超期", deadline_status="overdue")
+    login(client, personas["street_dispatcher"])
+    page = client.get(reverse("cases:queue"), {"due": "overdue"})
+    assert [c.title for c in page.context["page_obj"].object_list] == ["已超期"]
+    assert "deadline-overdue" in page.text
+    page = client.get(reverse("cases:queue"), {"due": "near_due"})
+    assert [c.title for c in page.context["page_obj"].object_list] == ["快到期"]
+
+
+def test_co_handler_replies_from_its_inbox(client, town, personas, desk):
+    case = build_case(town, reporter_phone=PHONE)
+    services.dispatch_case(case, desk.unit, actor=None, co_units=[desk.other_unit])
+    services.accept_case(case, actor=desk.handler)
+    login(client, desk.other_handler)
+    assert case.number in client.get(reverse("cases:inbox")).text
+    page = client.get(reverse("cases:detail", args=[case.pk]))
+    offered = [a["action"] for a in page.context["actions"]]
+    assert "co_handler_reply" in offered and "resolve" not in offered
+    client.post(
+        reverse("cases:act", args=[case.pk, "co_handler_reply"]),
+        {"co_handler_reply-reply": "已配合清理管道"},
+    )
+    handler = case.handlers.get(unit=desk.other_unit)
+    assert handler.reply == "已配合清理管道"
+    assert "已配合清理管道" in client.get(reverse("cases:detail", args=[case.pk])).text
