@@ -12,9 +12,9 @@ urlpatterns = [
     path("", include("civicgrid.core.urls")),
     path("areas/", include("civicgrid.areas.urls")),
     path("registry/", include("civicgrid.registry.urls")),
+    path("cases/config/", include("civicgrid.cases.config_urls")),
     path("cases/", include("civicgrid.cases.urls")),
     path("public/", include((cases_urls.public_urlpatterns, "public"))),
-    path("cases/config/", include("civicgrid.cases.config_urls")),
 ]
 
 if settings.DEBUG:

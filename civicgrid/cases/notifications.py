@@ -315,6 +315,15 @@ def notify_case_events(
             pk__in=reporter_ids, is_active=True
         ).values_list("pk", "email", "phone"):
             reporters[user_id] = Contact(user_id, email, phone)
+    # Reporters of duplicates merged into a case follow it as if they had reported it.
+    merged_reporters: dict[int, list[Contact]] = defaultdict(list)
+    followed = {c.pk for c, e in pairs if REPORTER in AUDIENCE.get(e.action, ())}
+    if followed:
+        rows = Case.objects.filter(
+            parent_id__in=followed, reporter__isnull=False, reporter__is_active=True
+        ).values_list("parent_id", "reporter_id", "reporter__email", "reporter__phone")
+        for parent_id, user_id, email, phone in rows:
+            merged_reporters[parent_id].append(Contact(user_id, email, phone))
 
     channels = configured_channels()
     now = clock.now()
@@ -329,8 +338,10 @@ def notify_case_events(
         if DESK in audience:
             for path in _ancestor_paths(case.area_path):
                 contacts.update((c.user_id, c) for c in desk.get(path, ()))
-        if REPORTER in audience and case.reporter_id in reporters:
-            contacts[case.reporter_id] = reporters[case.reporter_id]
+        if REPORTER in audience:
+            if case.reporter_id in reporters:
+                contacts[case.reporter_id] = reporters[case.reporter_id]
+            contacts.update((c.user_id, c) for c in merged_reporters.get(case.pk, ()))
         contacts.pop(event.actor_id, None)  # nobody is told of their own step
         if contacts:
             key = (event.action, (event.data or {}).get("to"))

@@ -157,3 +157,21 @@ def test_notify_case_tells_the_people_concerned_but_not_the_actor(town, personas
     told = {n.recipient for n in notifications.notify_case(case, event)}
     assert told == {handler}
     assert colleague not in told
+
+
+def test_reporters_of_merged_duplicates_follow_the_case(town, personas):
+    from civicgrid.cases.choices import Action, State
+    from civicgrid.cases.models import CaseEvent
+    from civicgrid.cases.notifications import notify_case
+    from civicgrid.cases.tests.builders import build_case
+    from tests.builders import build_user
+
+    first = build_user("first_caller")
+    second = build_user("second_caller")
+    target = build_case(town, state=State.RESOLVED, reporter=first)
+    build_case(town, state=State.MERGED, reporter=second, parent=target)
+    event = CaseEvent.objects.create(
+        case=target, action=Action.CLOSE, from_state=State.RESOLVED, to_state=State.CLOSED
+    )
+    told = {n.recipient_id for n in notify_case(target, event)}
+    assert {first.pk, second.pk} <= told
