@@ -65,7 +65,7 @@ def _require(actor) -> None:
 
 
 def _require_area(actor, area: Area, field_name: str = "area") -> None:
-    if actor is not None and not scope_of(actor).covers_path(area.path):
+    if actor is not None and not scope_of(actor).covers_path(area.path, "cases.configure"):
         # An area outside the scope is as good as missing.
         raise ServiceError(_("Choose an area in your scope."), field_name)
 
@@ -74,7 +74,7 @@ def _covers_all(actor, areas: Iterable[Area]) -> bool:
     if actor is None:
         return True
     scope = scope_of(actor)
-    return all(scope.covers_path(a.path) for a in areas)
+    return all(scope.covers_path(a.path, "cases.configure") for a in areas)
 
 
 # --- pinyin search ---------------------------------------------------------------------------

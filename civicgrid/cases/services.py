@@ -137,6 +137,11 @@ def _begin(
     capability = workflow.transition(action).capability
     if actor is not None and not (reporter_may and case.reporter_id == actor.pk):
         _check_capability(actor, capability)
+        # The capability must hold where the case is, not just somewhere in the user's roles.
+        if not Case.objects.visible_to(actor, capability).filter(pk=case.pk).exists():
+            raise PermissionDeniedError(
+                _("Your role may not do this here (needs %s).") % capability
+            )
     locked = _lock(case, expected_version)
     target = workflow.check(action, locked.state)
     if lead_unit_only:
@@ -688,7 +693,7 @@ def blow_whistle(
         raise ServiceError(_("The report-in limit must be at least one minute."), "limit_minutes")
     if actor is not None:
         _check_capability(actor, "cases.whistle")
-        if not scope_of(actor).covers_path(area.path):
+        if not scope_of(actor).covers_path(area.path, "cases.whistle"):
             raise PermissionDeniedError(_("%s is outside your area.") % area.name, "area")
     now = clock.now()
     step = None

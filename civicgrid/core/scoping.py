@@ -30,13 +30,25 @@ class Scope:
     unit_ids: tuple[int, ...] = ()
     roles: frozenset[str] = field(default_factory=frozenset)
     capabilities: frozenset[str] = field(default_factory=frozenset)
+    # Capabilities are tied to where they were granted: a community worker in one community
+    # who also audits the district may read the district's audit log, not edit its residents.
+    capability_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    capability_role_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    unit_capabilities: frozenset[str] = field(default_factory=frozenset)
 
     def can(self, capability: str) -> bool:
         return self.everything or capability in self.capabilities
 
-    def covers_path(self, path: str) -> bool:
-        """True when an object at area path `path` lies inside this scope."""
-        return self.everything or any(path.startswith(p) for p in self.area_paths)
+    def paths_for(self, capability: str | None) -> tuple[str, ...]:
+        """Area paths where `capability` holds (all of the scope when None)."""
+        if capability is None:
+            return self.area_paths
+        return self.capability_paths.get(capability, ())
+
+    def covers_path(self, path: str, capability: str | None = None) -> bool:
+        """True when an object at area path `path` lies inside this scope (where `capability`
+        was granted, when one is named)."""
+        return self.everything or any(path.startswith(p) for p in self.paths_for(capability))
 
     @property
     def is_empty(self) -> bool:
@@ -75,11 +87,11 @@ def _minimal_paths(paths) -> tuple[str, ...]:
     return tuple(result)
 
 
-def scope_filter(scope: Scope, path_field: str) -> Q | None:
+def scope_filter(scope: Scope, path_field: str, capability: str | None = None) -> Q | None:
     """A Q selecting rows whose `path_field` lies in the scope; None means 'everything'."""
     if scope.everything:
         return None
-    return _paths_q(_minimal_paths(scope.area_paths), path_field)
+    return _paths_q(_minimal_paths(scope.paths_for(capability)), path_field)
 
 
 def _paths_q(paths: tuple[str, ...], path_field: str) -> Q:
@@ -126,9 +138,12 @@ class ScopedQuerySet(models.QuerySet):
         if scope.everything:
             return self
         if unit_q is None:
-            return self.filter(scope_filter(scope, model.scope_path_field))
-        q = _paths_q(_minimal_paths(scope.role_area_paths), model.scope_path_field)
-        if scope.unit_ids:
+            return self.filter(scope_filter(scope, model.scope_path_field, required))
+        role_paths = (
+            scope.capability_role_paths.get(required, ()) if required else scope.role_area_paths
+        )
+        q = _paths_q(_minimal_paths(role_paths), model.scope_path_field)
+        if scope.unit_ids and (required is None or required in scope.unit_capabilities):
             q |= unit_q(scope.unit_ids)
         if own is not None:
             q |= own

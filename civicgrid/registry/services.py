@@ -90,7 +90,7 @@ def check_capability(actor, capability: str, *areas: Area | None) -> None:
     if not scope.can(capability):
         raise PermissionDeniedError(_("Your role may not do this (needs %s).") % capability)
     for area in areas:
-        if area is not None and not scope.covers_path(area.path):
+        if area is not None and not scope.covers_path(area.path, capability):
             raise PermissionDeniedError(_("%s is outside your area.") % area.name, "area")
 
 

@@ -95,3 +95,23 @@ def test_audit_entries_are_scoped_by_area_path(town, personas):
     entries = AuditEntry.objects.visible_to(street_b).filter(action=AuditEntry.Action.UPDATE)
     assert [e.object_id for e in entries] == [str(town.grids["B1-1"].pk)]
     assert not AuditEntry.objects.visible_to(personas["grid_worker"]).exists()
+
+
+def test_capabilities_hold_only_where_they_were_granted(town, personas):
+    from civicgrid.core.errors import PermissionDeniedError
+    from civicgrid.registry.services import check_capability
+
+    # A community worker of A1 who also audits the whole district.
+    user = build_user("two_hats", role=Role.COMMUNITY_WORKER, area=town.communities["A1"])
+    RoleAssignment.objects.create(user=user, role=Role.AUDITOR, area=town.district)
+    forget_scope(user)
+    mine = build_household(town.grids["A1-1"])
+    build_household(town.grids["B1-1"])
+    assert list(Household.objects.visible_to(user)) == [mine]
+    audit.record(personas["admin"], AuditEntry.Action.UPDATE, town.grids["B1-1"])
+    assert AuditEntry.objects.visible_to(user).filter(action="update").exists()
+    check_capability(user, "registry.edit", town.grids["A1-2"])
+    with pytest.raises(PermissionDeniedError):
+        check_capability(user, "registry.edit", town.grids["B1-1"])
+    assert scope_of(user).covers_path(town.grids["B1-1"].path)  # visible as an area
+    assert not scope_of(user).covers_path(town.grids["B1-1"].path, "registry.view")
