@@ -7,11 +7,11 @@ the second time.
 Division codes (统计用区划代码) are stored as 12-digit statistical codes, the file's code
 padded with zeros (province 11 -> 110000000000, street 110101001 -> 110101001000). Three
 prefecture-level cities have no districts (东莞 4419, 中山 4420, 儋州 4604); the code list
-gives each a placeholder district (441900 东莞市) whose padded code would equal the city's;
-likewise 金门县 350527 has a placeholder street 350527000. A placeholder keeps the padded
+gives each a zero-suffix district (441900 东莞市) whose padded code would equal the city's;
+likewise 金门县 350527 has a zero-suffix street 350527000. Such an entry keeps the padded
 code with a letter for its level: C city, D district, S street (441900000000D,
 350527000000S). The tree always has a district between a city and its streets, so
-placeholders are kept rather than skipped.
+zero-suffix entries are kept rather than skipped.
 """
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ DIVISION_FILES: tuple[tuple[str, str, int, str | None], ...] = (
 )
 
 
-# A code that only adds zeros to its parent's (the placeholder district 441900 under the
-# city 4419, the placeholder street 350527000 under the county 350527) pads to its parent's
+# A code that only adds zeros to its parent's (the zero-suffix district 441900 under the
+# city 4419, the zero-suffix street 350527000 under the county 350527) pads to its parent's
 # 12-digit code; it keeps that code with a letter for its level instead.
-PLACEHOLDER_SUFFIX = {2: "", 4: "C", 6: "D", 9: "S"}
+ZERO_SUFFIX_LETTER = {2: "", 4: "C", 6: "D", 9: "S"}
 
 
 def division_code(raw: str) -> str:
@@ -58,7 +58,7 @@ def division_code(raw: str) -> str:
     padded = raw.ljust(CODE_LENGTH, "0")
     parent_digits = {4: 2, 6: 4, 9: 6}.get(len(raw))
     if parent_digits and set(raw[parent_digits:]) == {"0"}:
-        return padded + PLACEHOLDER_SUFFIX[len(raw)]
+        return padded + ZERO_SUFFIX_LETTER[len(raw)]
     return padded
 
 

@@ -36,7 +36,7 @@ def test_division_codes_are_padded_to_twelve_digits():
     assert division_code("1101") == "110100000000"
     assert division_code("110101") == "110101000000"
     assert division_code("110101001") == "110101001000"
-    # Placeholders that only add zeros to their parent's code keep a level letter.
+    # Entries that only add zeros to their parent's code keep a level letter.
     assert division_code("441900") == "441900000000D"
     assert division_code("350527000") == "350527000000S"
 
