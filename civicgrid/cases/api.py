@@ -7,14 +7,27 @@ write to `intake.receive_case` or `services`; they hold no rules. A refused tran
 stale version is a 409; a hidden case is a 404 like a missing one.
 """
 
+from dataclasses import asdict
+
+from django.conf import settings
 from django.http import Http404
 from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.pagination import paginate
 
 from civicgrid.accounts.models import Unit
 from civicgrid.areas.models import Area
-from civicgrid.cases import catalogue, duplicates, intake, routing, selectors, services, workflow
-from civicgrid.cases.choices import Action, CallbackMethod, State
+from civicgrid.cases import (
+    catalogue,
+    duplicates,
+    importers,
+    intake,
+    routing,
+    selectors,
+    services,
+    workflow,
+)
+from civicgrid.cases.choices import Action, CallbackMethod, Channel, State
+from civicgrid.cases.forms import too_large_message
 from civicgrid.cases.models import Case, Extension, Summons, Whistle
 from civicgrid.cases.schemas import (
     BoardFilter,
@@ -22,7 +35,10 @@ from civicgrid.cases.schemas import (
     CallbackIn,
     CaseDetail,
     CaseFilter,
+    CaseImportOut,
+    CaseImportRefused,
     CaseIn,
+    CaseNotificationOut,
     CaseOut,
     CategoryOut,
     CommentIn,
@@ -48,7 +64,16 @@ from civicgrid.cases.schemas import (
     WhistleIn,
     WhistleOut,
 )
-from civicgrid.core.api import ErrorOut, Mapped, Page, invalid, scope, visible_or_invalid
+from civicgrid.core.api import (
+    ErrorOut,
+    Mapped,
+    Page,
+    invalid,
+    require,
+    scope,
+    visible_or_invalid,
+)
+from civicgrid.core.errors import ServiceError
 from civicgrid.core.scoping import Scope, get_visible_or_404, scope_of
 
 router = Router(tags=["cases"])
@@ -231,6 +256,45 @@ def create_case(request, payload: CaseIn):
     return Status(200 if getattr(case, "replayed", False) else 201, body)
 
 
+@router.post(
+    "/cases/import",
+    response={200: CaseImportOut, 403: ErrorOut, 422: CaseImportRefused | ErrorOut},
+    summary="Import work orders from a legacy hotline CSV (needs cases.dispatch)",
+)
+def import_cases(
+    request,
+    file: File[UploadedFile],
+    channel: Form[Channel] = Channel.HOTLINE,
+    dry_run: Form[bool] = False,
+):
+    """All or nothing, through the same `importers.import_cases` as `manage.py import_cases`:
+    a file with a refused row answers 422 with every refusal (row, column, reason) and writes
+    nothing; an unreadable file (empty, wrong encoding, missing columns) is a 422 on `file`."""
+    require(request, "cases.dispatch")
+    if (file.size or 0) > settings.IMPORT_MAX_BYTES:
+        raise ServiceError(too_large_message(), "file")
+    report = importers.import_cases(
+        file.read(),
+        actor=request.user,
+        channel=channel,
+        dry_run=dry_run,
+        file_name=file.name or "",
+    )
+    body = asdict(report)
+    if report.errors:
+        return Status(
+            422,
+            {
+                "detail": "Nothing was imported: some rows were refused.",
+                "errors": [
+                    {"row": e.row, "field": e.column, "message": e.message} for e in report.errors
+                ],
+                "report": body,
+            },
+        )
+    return body
+
+
 @router.get("/cases", response=list[CaseOut], summary="The case queue of the caller's scope")
 @paginate(Page)
 def list_cases(request, filters: Query[CaseFilter]):
@@ -265,6 +329,16 @@ def inbox(request):
 )
 def get_case(request, case_id: int):
     return _detail(request, case_id)
+
+
+@router.get(
+    "/cases/{case_id}/notifications",
+    response={200: list[CaseNotificationOut], 403: ErrorOut, 404: ErrorOut},
+    summary="What was sent about the case (needs cases.dispatch or cases.supervise)",
+)
+def case_notifications(request, case_id: int):
+    case = _case(request, case_id)  # a hidden case is a 404 before the capability is asked
+    return selectors.case_notifications(case, request.user)
 
 
 @router.get(

@@ -3,7 +3,10 @@ the business rules (which transition, which unit, time limits) stay in the servi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.accounts.models import Unit
@@ -439,3 +442,34 @@ class WhistleForm(forms.Form):
         self.fields["area"].queryset = visible_areas(user, "cases.whistle")
         self.fields["area"].empty_label = _("Choose an area")
         self.fields["units"].queryset = active_units()
+
+
+# --- legacy import (cases.importers) ------------------------------------------------------
+
+
+def too_large_message() -> str:
+    return _("The file is larger than %(limit)s MB.") % {
+        "limit": settings.IMPORT_MAX_BYTES // (1024 * 1024)
+    }
+
+
+class CaseImportForm(forms.Form):
+    """The upload of a legacy hotline CSV; the rows are checked by `importers.import_cases`."""
+
+    file = forms.FileField(
+        label=_("File"),
+        allow_empty_file=True,  # the importer says what is wrong with an empty file
+        help_text=_("CSV from the old hotline system, UTF-8 or GBK, first row is the header."),
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial="hotline")
+    dry_run = forms.BooleanField(
+        label=_("Dry run: check every row, write nothing"), required=False, initial=True
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if Path(upload.name).suffix.lower() != ".csv":
+            raise forms.ValidationError(_("Upload a .csv file."))
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(too_large_message())
+        return upload

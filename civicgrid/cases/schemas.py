@@ -359,3 +359,50 @@ class PublicReceipt(Schema):
     number: str
     received_at: dt.datetime
     respond_due_at: dt.datetime | None
+
+
+class CaseNotificationOut(Schema):
+    """One outbox row of a case; phones in `address` are masked."""
+
+    id: int
+    created_at: dt.datetime
+    channel: str
+    recipient: str = Field(description="The recipient's display name; empty for a webhook.")
+    address: str
+    subject: str
+    status: Literal["pending", "sent", "failed"]
+    sent_at: dt.datetime | None
+    attempts: int
+    error: str
+
+
+class ImportRowErrorOut(Schema):
+    row: int = Field(description="As a spreadsheet shows it: the header is row 1.")
+    column: str
+    message: str
+
+
+class CaseImportOut(Schema):
+    """The report of a legacy import. `imported` counts the cases written (a dry run: the
+    cases it would write); `already` the rows imported by an earlier run."""
+
+    rows: int
+    imported: int
+    already: int
+    dry_run: bool
+    numbers: list[str]
+    errors: list[ImportRowErrorOut]
+
+
+class ImportRefusalItem(Schema):
+    row: int
+    field: str = Field(description="The column of the file (Chinese header).")
+    message: str
+
+
+class CaseImportRefused(Schema):
+    """A file with refused rows: nothing was written. `errors` lists every refusal."""
+
+    detail: str
+    errors: list[ImportRefusalItem]
+    report: CaseImportOut

@@ -11,11 +11,19 @@ import hmac
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from civicgrid.areas.models import Area
 from civicgrid.cases import workflow
-from civicgrid.cases.choices import Action, DeadlineStatus, State
-from civicgrid.cases.models import Case, CaseEvent, Category
+from civicgrid.cases.choices import (
+    Action,
+    DeadlineStatus,
+    NotificationChannel,
+    NotificationStatus,
+    State,
+)
+from civicgrid.cases.models import Case, CaseEvent, Category, Notification
+from civicgrid.core.errors import PermissionDeniedError
 from civicgrid.core.masking import mask_name, mask_phone
 from civicgrid.core.scoping import Scope, get_visible_or_404, scope_of
 from civicgrid.registry.idnumbers import InvalidIdentifier, normalise_phone
@@ -98,6 +106,54 @@ def case_detail(user, pk: int) -> Case:
 def timeline(case: Case) -> QuerySet[CaseEvent]:
     """The case's events, oldest first."""
     return case.events.select_related("actor", "unit").order_by("at", "id")
+
+
+# Who reads a case's outbox: the roles that dispatch or supervise it (and administrators).
+OUTBOX_CAPABILITIES = ("cases.dispatch", "cases.supervise")
+
+
+def may_see_notifications(user) -> bool:
+    """True when the user's roles may read what was sent about a case."""
+    scope = scope_of(user)
+    return scope.everything or any(scope.can(c) for c in OUTBOX_CAPABILITIES)
+
+
+def case_notifications(case: Case, user) -> list[dict]:
+    """What was sent (or is waiting to be sent) about `case`, newest first, as rows a page or
+    the API can show: the recipient's display name, the address with phones masked, the
+    delivery status with attempts and the last error.
+
+    `case` must come from `case_detail(user, ...)` (a hidden case is already a 404); a role
+    that neither dispatches nor supervises is refused with PermissionDeniedError.
+    """
+    if not may_see_notifications(user):
+        raise PermissionDeniedError(_("Your roles do not allow reading the case's notifications."))
+    rows = []
+    for note in (
+        Notification.objects.filter(case=case)
+        .select_related("recipient")
+        .order_by("-created_at", "-id")
+    ):
+        address = note.address
+        if note.channel == NotificationChannel.SMS:
+            address = mask_phone(address)
+        rows.append(
+            {
+                "id": note.pk,
+                "created_at": note.created_at,
+                "channel": note.channel,
+                "channel_label": str(NotificationChannel(note.channel).label),
+                "recipient": str(note.recipient) if note.recipient_id else "",
+                "address": address,
+                "subject": note.subject,
+                "status": note.status,
+                "status_label": str(NotificationStatus(note.status).label),
+                "sent_at": note.sent_at,
+                "attempts": note.attempts,
+                "error": note.error,
+            }
+        )
+    return rows
 
 
 def handles(scope: Scope, case: Case) -> bool:

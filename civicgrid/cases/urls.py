@@ -1,6 +1,6 @@
 from django.urls import path
 
-from civicgrid.cases.views import console, inbox_messages, intake, public, whistles
+from civicgrid.cases.views import console, imports, inbox_messages, intake, public, whistles
 
 app_name = "cases"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("lookup/addresses/", intake.addresses, name="addresses"),
     path("lookup/where/", intake.locate, name="locate"),
     path("dispatch/", console.bulk_dispatch, name="bulk_dispatch"),
+    path("import/", imports.import_cases, name="import"),
     path("inbox/", console.inbox, name="inbox"),
     path("callbacks/", console.callbacks, name="callbacks"),
     path("supervision/", console.supervision, name="supervision"),

@@ -203,6 +203,9 @@ def case_context(request: HttpRequest, case: Case, bound: dict | None = None) ->
         "merged": Case.objects.visible_to(request.user).filter(parent=case),
         "actions": forms,
         "can_whistle": scope.can("cases.whistle") and workflow.is_open(case.state),
+        "notifications": selectors.case_notifications(case, request.user)
+        if selectors.may_see_notifications(request.user)
+        else None,
     }
 
 
