@@ -234,3 +234,12 @@ def test_api_import_is_403_without_the_capability(town, personas):
         )
         assert response.status_code == 403, (name, response.content)
     assert Case.objects.count() == 0
+
+
+def test_pages_speak_chinese_by_default(personas, case_with_outbox):
+    client = Client(headers={"Accept-Language": "zh-hans"})
+    client.force_login(personas["street_dispatcher"])
+    detail = client.get(reverse("cases:detail", args=[case_with_outbox.pk])).content.decode()
+    assert "通知记录" in detail and "已尝试 3 次" in detail
+    page = client.get(reverse("cases:import")).content.decode()
+    assert "导入历史工单" in page and "上传并检查" in page
