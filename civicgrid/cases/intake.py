@@ -20,8 +20,8 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
@@ -254,21 +254,81 @@ def _valid_category(value, errors: dict[str, str]) -> Category | None:
     except (TypeError, ValueError):
         errors["category"] = _("Unknown category.")
         return None
-    category = (
-        Category.objects.select_related("taxonomy", "parent__parent")
-        .annotate(
-            has_children=Exists(Category.objects.filter(parent=OuterRef("pk"), is_active=True))
-        )
-        .filter(pk=pk)
-        .first()
-    )
-    if category is None:
+    found = _category_row(pk)
+    if found is None:
         errors["category"] = _("Unknown category.")
-    elif not (category.taxonomy.is_active and category.is_active):
+        return None
+    category, taxonomy_active, has_children = found
+    if not (taxonomy_active and category.is_active):
         errors["category"] = _("This category is not in use any more.")
-    elif category.has_children:
+    elif has_children:
         errors["category"] = _("Choose a category of the last level.")
     return category
+
+
+def _category_sql() -> tuple[str, list[str]]:
+    """The one query `_category_row` runs, built once per process, and its field names."""
+    meta = Category._meta
+    quote = connection.ops.quote_name
+    fields = list(meta.concrete_fields)
+    table = quote(meta.db_table)
+    taxonomy = Category._meta.get_field("taxonomy").related_model._meta
+
+    def columns(alias: str) -> str:
+        return ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+
+    pk, parent, active = (quote(meta.get_field(n).column) for n in ("id", "parent", "is_active"))
+    sql = (
+        f"SELECT {columns('c')}, {columns('p')}, {columns('g')}, "
+        f"t.{quote(taxonomy.get_field('is_active').column)}, "
+        f"EXISTS (SELECT 1 FROM {table} k WHERE k.{parent} = c.{pk} AND k.{active}) "
+        f"FROM {table} c "
+        f"INNER JOIN {quote(taxonomy.db_table)} t "
+        f"ON t.{quote(taxonomy.pk.column)} = c.{quote(meta.get_field('taxonomy').column)} "
+        f"LEFT JOIN {table} p ON p.{pk} = c.{parent} "
+        f"LEFT JOIN {table} g ON g.{pk} = p.{parent} "
+        f"WHERE c.{pk} = %s"
+    )
+    return sql, [f.attname for f in fields]
+
+
+_CATEGORY_SQL: tuple[str, list[str]] | None = None
+
+
+def _category_row(pk: int) -> tuple[Category, bool, bool] | None:
+    """(the category with its parent and grandparent attached, whether its taxonomy is active,
+    whether it has active children), or None for an unknown id.
+
+    One query, written out rather than built by the ORM: building the equivalent queryset
+    (select_related of the two ancestors and the taxonomy, an Exists annotation) costs several
+    times the query itself, on every intake. Routing and the time-limit rules walk up the
+    tree through the attached ancestors without more queries, as before.
+    """
+    global _CATEGORY_SQL
+    if _CATEGORY_SQL is None:
+        _CATEGORY_SQL = _category_sql()
+    sql, names = _CATEGORY_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n = len(names)
+    active_at = names.index("is_active")
+    nodes: list[Category | None] = []
+    for i in range(3):
+        values = list(row[i * n : (i + 1) * n])
+        if values[0] is None:  # no parent (or grandparent)
+            nodes.append(None)
+            continue
+        values[active_at] = bool(values[active_at])
+        nodes.append(Category.from_db(connection.alias, names, values))
+    category, parent, grandparent = nodes
+    if grandparent is not None:
+        parent.parent = grandparent
+    if parent is not None:
+        category.parent = parent
+    return category, bool(row[3 * n]), bool(row[3 * n + 1])
 
 
 def _valid_tags(values, errors: dict[str, str]) -> list[Tag]:
@@ -354,9 +414,11 @@ def _replay(key: str, fingerprint: str) -> Case | None:
     """The case made for `key` before, or None; a different request with the key is refused."""
     from civicgrid.cases.services import ConflictError
 
-    case = Case.objects.filter(idempotency_key=key).first()
-    if case is None:
+    # The usual answer is "no such key": ask for the id alone, read the case only when found.
+    pk = Case.objects.filter(idempotency_key=key).order_by().values_list("pk", flat=True).first()
+    if pk is None:
         return None
+    case = Case.objects.get(pk=pk)
     event = case.events.filter(action=Action.RECEIVE).first()
     if event is None or event.data.get("fingerprint") != fingerprint:
         message = _(
@@ -411,7 +473,12 @@ def next_number(day: dt.date) -> str:
 def _write(*, actor, fields, location, anonymous, reporter, fingerprint, legacy_number) -> Case:
     from civicgrid.cases import notifications, services, sla
 
-    grid = Area.objects.filter(pk=location.grid.id).first() if location.grid else None
+    # The boundary is the locator's business; the case needs the grid's id, path and name.
+    grid = (
+        Area.objects.defer("geometry").filter(pk=location.grid.id).order_by().first()
+        if location.grid
+        else None
+    )
     area = grid or fallback_area(actor)
     now = clock.now()
     received_at = fields["received_at"] or now
@@ -476,17 +543,20 @@ def _write(*, actor, fields, location, anonymous, reporter, fingerprint, legacy_
             case,
             fields={"channel": case.channel, "kind": case.kind, "grid": case.grid_id},
         )
-        notifications.notify_case(case, event)
+        events = [(case, event)]
         found = routing.route(case.category, grid or area)
         case.route = found  # what the catalogue suggested, for the caller to show
         if found.auto and found.unit is not None:
             # The catalogue decides, not the person who took the call (a hotline operator may
-            # not dispatch): the system is the actor, and the event names the rule.
-            services.dispatch_case(
+            # not dispatch): the system is the actor, and the event names the rule. The case
+            # was written above in this transaction, so the dispatch works on this instance.
+            dispatched = services.dispatch_new_case(
                 case,
                 found.unit,
-                actor=None,
                 note=_("Dispatch catalogue rule %(rule)d") % {"rule": found.rule.pk},
             )
-            case.lead_unit = found.unit
+            events.append((case, dispatched))
+        # One audience lookup for both events; the RECEIVE rows come first, as before. The
+        # RECEIVE audience (the desk, the reporter) does not depend on the dispatch.
+        notifications.notify_case_events(events, new_case_ids=[case.pk])
     return case

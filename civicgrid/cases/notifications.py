@@ -272,7 +272,10 @@ def _ancestor_paths(path: str) -> list[str]:
 
 
 def notify_case_events(
-    pairs: Sequence[tuple[Case, CaseEvent]], *, deliver: bool = True
+    pairs: Sequence[tuple[Case, CaseEvent]],
+    *,
+    deliver: bool = True,
+    new_case_ids: Iterable[int] = (),
 ) -> list[Notification]:
     """`notify_case` for many (case, event) pairs with a fixed number of queries.
 
@@ -280,6 +283,8 @@ def notify_case_events(
     action, data, reason and actor_id (the sweeper passes light records, not model
     instances). The sweeper calls it per batch with `deliver=False`, leaving external
     messages to `deliver_pending`, so a sweep never waits on a mail server.
+    `new_case_ids` names cases written in the caller's transaction (intake): nothing can
+    have been merged into them yet, so their merged reporters are not looked up.
     """
     if not pairs:
         return []
@@ -318,6 +323,7 @@ def notify_case_events(
     # Reporters of duplicates merged into a case follow it as if they had reported it.
     merged_reporters: dict[int, list[Contact]] = defaultdict(list)
     followed = {c.pk for c, e in pairs if REPORTER in AUDIENCE.get(e.action, ())}
+    followed.difference_update(new_case_ids)
     if followed:
         rows = Case.objects.filter(
             parent_id__in=followed, reporter__isnull=False, reporter__is_active=True

@@ -175,8 +175,12 @@ def _finish(
     unit_id: int | None = None,
     data: dict | None = None,
     deadlines: bool = True,
+    notify: bool = True,
 ) -> CaseEvent:
-    """Save the step, write its event and audit row, update the deadlines, notify."""
+    """Save the step, write its event and audit row, update the deadlines, notify.
+
+    `notify=False` leaves the outbox rows to the caller (intake notifies the RECEIVE and the
+    automatic DISPATCH events together)."""
     from civicgrid.cases import notifications, sla
 
     case = step.case
@@ -208,7 +212,8 @@ def _finish(
         fields={"action": step.action, **changes},
         reason=reason,
     )
-    notifications.notify_case(case, event)
+    if notify:
+        notifications.notify_case(case, event)
     return event
 
 
@@ -273,6 +278,25 @@ def dispatch_case(
     locked.dispatched_at = step.now
     _finish(step, reason=note.strip(), unit_id=unit.pk, data={"co_units": added})
     return _sync(case, locked)
+
+
+def dispatch_new_case(case: Case, unit: Unit, *, note: str) -> CaseEvent:
+    """The catalogue's automatic dispatch of a case intake has just written (system actor).
+
+    Intake only: it runs inside intake's transaction, on the instance intake saved there, so
+    the row needs no re-read or lock (no other transaction can see it yet) and has no handler
+    rows. The rest is `dispatch_case`'s: the workflow check, the compare-and-swap version
+    bump, the deadlines, the DISPATCH event and the audit row. The outbox rows are left to
+    intake (`notify=False`), which writes them with the RECEIVE event's. A failure raises
+    out of intake's transaction, so, as with `dispatch_case`'s savepoint, nothing is kept.
+    """
+    _check_unit(unit)
+    target = workflow.check(Action.DISPATCH, case.state)
+    step = _Step(case, Action.DISPATCH, None, clock.now(), target)
+    CaseHandler.objects.create(case=case, unit=unit, role=HandlerRole.LEAD, assigned_at=step.now)
+    case.lead_unit = unit
+    case.dispatched_at = step.now
+    return _finish(step, reason=note.strip(), unit_id=unit.pk, data={"co_units": []}, notify=False)
 
 
 @transaction.atomic
