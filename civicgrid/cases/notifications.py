@@ -284,7 +284,8 @@ def notify_case_events(
     instances). The sweeper calls it per batch with `deliver=False`, leaving external
     messages to `deliver_pending`, so a sweep never waits on a mail server.
     `new_case_ids` names cases written in the caller's transaction (intake): nothing can
-    have been merged into them yet, so their merged reporters are not looked up.
+    have been merged into them yet, and their one handler is the lead unit, so neither
+    merged reporters nor co-handlers are looked up for them.
     """
     if not pairs:
         return []
@@ -293,6 +294,7 @@ def notify_case_events(
         if case.lead_unit_id:
             units[case.pk].add(case.lead_unit_id)
     needs_unit = {c.pk for c, e in pairs if UNIT in AUDIENCE.get(e.action, ())}
+    needs_unit.difference_update(new_case_ids)
     if needs_unit:
         co = CaseHandler.objects.filter(case_id__in=needs_unit, active=True)
         for case_id, unit_id in co.values_list("case_id", "unit_id"):

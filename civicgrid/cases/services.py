@@ -175,13 +175,28 @@ def _finish(
     unit_id: int | None = None,
     data: dict | None = None,
     deadlines: bool = True,
-    notify: bool = True,
 ) -> CaseEvent:
-    """Save the step, write its event and audit row, update the deadlines, notify.
+    """Save the step, write its event and audit row, update the deadlines, notify."""
+    from civicgrid.cases import notifications
 
-    `notify=False` leaves the outbox rows to the caller (intake notifies the RECEIVE and the
-    automatic DISPATCH events together)."""
-    from civicgrid.cases import notifications, sla
+    event, entry = _close(step, reason=reason, unit_id=unit_id, data=data, deadlines=deadlines)
+    event.save(force_insert=True)
+    entry.save(force_insert=True)
+    notifications.notify_case(step.case, event)
+    return event
+
+
+def _close(
+    step: _Step,
+    *,
+    reason: str = "",
+    unit_id: int | None = None,
+    data: dict | None = None,
+    deadlines: bool = True,
+) -> tuple[CaseEvent, AuditEntry]:
+    """`_finish` up to the event and the audit row, which are returned unsaved: the state,
+    the deadlines and the compare-and-swap save of the case."""
+    from civicgrid.cases import sla
 
     case = step.case
     before = dict(step.before)
@@ -194,7 +209,7 @@ def _finish(
         for name in _TRACKED
         if getattr(case, name) != before[name]
     }
-    event = CaseEvent.objects.create(
+    event = CaseEvent(
         case=case,
         at=step.now,
         actor=step.actor,
@@ -205,16 +220,14 @@ def _finish(
         reason=reason,
         data=data or {},
     )
-    audit.record(
+    entry = audit.entry(
         step.actor,
         AuditEntry.Action.UPDATE,
         case,
         fields={"action": step.action, **changes},
         reason=reason,
     )
-    if notify:
-        notifications.notify_case(case, event)
-    return event
+    return event, entry
 
 
 def _sync(original: Case, locked: Case) -> Case:
@@ -280,15 +293,16 @@ def dispatch_case(
     return _sync(case, locked)
 
 
-def dispatch_new_case(case: Case, unit: Unit, *, note: str) -> CaseEvent:
+def dispatch_new_case(case: Case, unit: Unit, *, note: str) -> tuple[CaseEvent, AuditEntry]:
     """The catalogue's automatic dispatch of a case intake has just written (system actor).
 
     Intake only: it runs inside intake's transaction, on the instance intake saved there, so
     the row needs no re-read or lock (no other transaction can see it yet) and has no handler
     rows. The rest is `dispatch_case`'s: the workflow check, the compare-and-swap version
-    bump, the deadlines, the DISPATCH event and the audit row. The outbox rows are left to
-    intake (`notify=False`), which writes them with the RECEIVE event's. A failure raises
-    out of intake's transaction, so, as with `dispatch_case`'s savepoint, nothing is kept.
+    bump, the deadlines, the DISPATCH event and the audit row, which are returned unsaved:
+    intake writes them together with the RECEIVE event and its audit row (one INSERT each),
+    and the outbox rows of both events. A failure raises out of intake's transaction, so,
+    as with `dispatch_case`'s savepoint, nothing is kept.
     """
     _check_unit(unit)
     target = workflow.check(Action.DISPATCH, case.state)
@@ -296,7 +310,7 @@ def dispatch_new_case(case: Case, unit: Unit, *, note: str) -> CaseEvent:
     CaseHandler.objects.create(case=case, unit=unit, role=HandlerRole.LEAD, assigned_at=step.now)
     case.lead_unit = unit
     case.dispatched_at = step.now
-    return _finish(step, reason=note.strip(), unit_id=unit.pk, data={"co_units": []}, notify=False)
+    return _close(step, reason=note.strip(), unit_id=unit.pk, data={"co_units": []})
 
 
 @transaction.atomic

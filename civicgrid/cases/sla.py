@@ -30,7 +30,15 @@ _APPROX_HOURS = {TimeUnit.HOURS: 1, TimeUnit.CALENDAR_DAYS: 24, TimeUnit.WORKING
 
 
 def active_policy() -> SlaPolicy | None:
-    return SlaPolicy.objects.filter(is_active=True).first()
+    """The active policy (at most one), with its rules read in the same query."""
+    rules = list(SlaRule.objects.filter(policy__is_active=True).select_related("policy"))
+    if not rules:
+        return SlaPolicy.objects.filter(is_active=True).first()
+    policy = rules[0].policy
+    for rule in rules:
+        rule.policy = policy
+    policy._sla_rules = rules  # `_rules` answers from these while the instance lives
+    return policy
 
 
 def _category_chain(category: Category | None) -> list[int]:
@@ -43,8 +51,10 @@ def _category_chain(category: Category | None) -> list[int]:
 
 
 def _rules(policy: SlaPolicy) -> list[SlaRule]:
-    # A policy has a handful of rules: reading them all and ranking in Python is one query.
-    return list(policy.rules.all())
+    # A policy has a handful of rules: reading them all and ranking in Python is one query
+    # (none when `active_policy` read them along with the policy).
+    rules = getattr(policy, "_sla_rules", None)
+    return list(rules) if rules is not None else list(policy.rules.all())
 
 
 def rule_for(policy: SlaPolicy, case: Case) -> SlaRule | None:

@@ -29,13 +29,41 @@ def record(
     reason: str = "",
 ) -> AuditEntry:
     """Append one audit row. `obj` fills type, id, repr and area path when given."""
+    row = entry(
+        actor,
+        action,
+        obj,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        area_path=area_path,
+        fields=fields,
+        reason=reason,
+    )
+    row.save(force_insert=True)
+    return row
+
+
+def entry(
+    actor,
+    action: str,
+    obj=None,
+    *,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    area_path: str = "",
+    fields: dict | None = None,
+    reason: str = "",
+) -> AuditEntry:
+    """The row `record` writes, not yet saved: for a caller that writes several at once."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
         area_path = area_path or audit_path_of(obj)
     object_repr = shown_repr(object_type, object_repr)
-    return AuditEntry.objects.create(
+    return AuditEntry(
         at=clock.now(),
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         action=action,
