@@ -23,6 +23,7 @@ from civicgrid.cases.choices import (
     Urgency,
 )
 from civicgrid.cases.models import Category
+from civicgrid.cases.selectors import ALL_STATES, OPEN_CASES
 from civicgrid.registry.forms import AreaChoiceField, visible_areas
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -262,8 +263,11 @@ class QueueFilterForm(forms.Form):
             attrs={"type": "search", "placeholder": _("Number, title or address")}
         ),
     )
+    # Blank (the default) shows the open cases; "all" every state.
     state = forms.ChoiceField(
-        label=_("State"), required=False, choices=[("", _("All states")), *State.choices]
+        label=_("State"),
+        required=False,
+        choices=[("", _("Open cases")), (ALL_STATES, _("All states")), *State.choices],
     )
     unit = forms.ModelChoiceField(
         label=_("Unit"), required=False, queryset=active_units(), empty_label=_("All units")
@@ -293,12 +297,15 @@ class QueueFilterForm(forms.Form):
         self.order_fields(["q", "state", "area", "unit", "category", "channel", "due"])
 
     def filters(self) -> dict:
-        """Keyword arguments for selectors.case_queue (empty choices mean no filter)."""
+        """Keyword arguments for selectors.case_queue (empty choices mean no filter, except the
+        state: blank means the open cases)."""
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
-        return {
+        filters = {
             key: data.get(key) or None
             for key in ("state", "area", "unit", "category", "channel", "due", "q")
         }
+        filters["state"] = filters["state"] or OPEN_CASES
+        return filters
 
 
 class UnitChoiceForm(forms.Form):

@@ -31,6 +31,9 @@ from civicgrid.registry.idnumbers import InvalidIdentifier, normalise_phone
 # What the public board discloses (三务公开): cases the units have finished.
 BOARD_STATES = workflow.AWAITING_CLOSE | {State.CLOSED}
 DUE_FILTERS = {"near_due": DeadlineStatus.NEAR_DUE, "overdue": DeadlineStatus.OVERDUE}
+# State filters that are not one state: the open cases (workflow.OPEN_STATES) and every state.
+OPEN_CASES = "open"
+ALL_STATES = "all"
 # Compared against when no case has the number, so a wrong number costs the same as a wrong
 # phone and the answer time tells nothing.
 _DUMMY_PHONE = "00000000000"
@@ -53,9 +56,14 @@ def case_queue(
     due: str | None = None,
     q: str | None = None,
 ) -> QuerySet[Case]:
-    """The cases `user` sees, narrowed by the filters, newest first."""
+    """The cases `user` sees, narrowed by the filters, newest first.
+
+    `state` is one state, `OPEN_CASES` (the states of workflow.OPEN_STATES) or `ALL_STATES`
+    (the same as None: no state filter)."""
     cases = Case.objects.visible_to(user).select_related("category", "lead_unit", "grid")
-    if state:
+    if state == OPEN_CASES:
+        cases = cases.open()
+    elif state and state != ALL_STATES:
         cases = cases.filter(state=state)
     if area is not None:
         cases = cases.filter(area_path__startswith=area.path)

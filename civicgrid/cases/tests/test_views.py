@@ -113,6 +113,25 @@ def test_console_filters(client, town, personas, desk):
     assert "state" in page.context["form"].errors
 
 
+def test_console_shows_open_cases_unless_all_states_are_asked_for(client, town, personas, desk):
+    build_case(town, title="还没派的")
+    case = dispatched(town, desk, title="已经办结的")
+    services.accept_case(case, actor=desk.handler)
+    services.resolve_case(case, actor=desk.handler, reply="已处理")
+    login(client, personas["district_officer"])
+    url = reverse("cases:queue")
+
+    def titles(page):
+        return {c.title for c in page.context["page_obj"].object_list}
+
+    assert titles(client.get(url)) == {"还没派的"}
+    assert titles(client.get(url, {"q": ""})) == {"还没派的"}
+    assert titles(client.get(url, {"state": "all"})) == {"还没派的", "已经办结的"}
+    assert titles(client.get(url, {"state": State.RESOLVED})) == {"已经办结的"}
+    page = client.get(url)
+    assert '<option value="all">' in page.text
+
+
 def test_roles_without_cases_view_get_404_on_the_console(client, town, personas):
     for name in ("resident", "outsider"):
         assert login(client, personas[name]).get(reverse("cases:queue")).status_code == 404
