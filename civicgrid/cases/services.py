@@ -456,11 +456,24 @@ def suspend_case(case: Case, *, actor, reason: str) -> Case:
 
 @transaction.atomic
 def resume_case(case: Case, *, actor) -> Case:
-    """Restart the clocks of a suspended case; due times move by the time it was suspended."""
+    """Restart the clocks of a suspended case; due times move by the time it was suspended,
+    except a resolve-by time set during the suspension (see `sla.resume`)."""
     from civicgrid.cases import sla
 
     step = _begin(case, Action.RESUME, actor=actor)
-    sla.resume(step.case, now=step.now)
+    paused_at = step.case.paused_at
+    # Approving an extension and supervising with a new deadline record the new resolve-by
+    # time as `data["to"]` on their event.
+    set_in_pause = (
+        paused_at is not None
+        and CaseEvent.objects.filter(
+            case=step.case,
+            at__gte=paused_at,
+            action__in=[Action.APPROVE_EXTENSION, Action.SUPERVISE],
+            data__has_key="to",
+        ).exists()
+    )
+    sla.resume(step.case, now=step.now, resolve_due_set_in_pause=set_in_pause)
     _finish(step)
     return _sync(case, step.case)
 

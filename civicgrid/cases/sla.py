@@ -223,12 +223,20 @@ def pause(case: Case, *, now: dt.datetime) -> Case:
     return case
 
 
-def resume(case: Case, *, now: dt.datetime) -> Case:
-    """Restart the clocks, moving both due times (and the clock start) by the pause."""
+def resume(case: Case, *, now: dt.datetime, resolve_due_set_in_pause: bool = False) -> Case:
+    """Restart the clocks, moving the due times (and the clock start) by the pause.
+
+    A resolve-by time set while the case was suspended (an approved extension, a supervision's
+    new deadline) was chosen as a date with the pause in view, so it stays where it was set
+    (`resolve_due_set_in_pause`); only due times set before the pause move.
+    """
     if case.paused_at is None:
         return case
     paused_for = max(now - case.paused_at, dt.timedelta(0))
-    for field in ("respond_due_at", "resolve_due_at", "clock_started_at"):
+    fields = ["respond_due_at", "clock_started_at"]
+    if not resolve_due_set_in_pause:
+        fields.append("resolve_due_at")
+    for field in fields:
         value = getattr(case, field)
         if value is not None:
             setattr(case, field, value + paused_for)

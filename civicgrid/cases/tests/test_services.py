@@ -260,6 +260,37 @@ def test_suspension_stops_the_clocks_and_resuming_moves_the_due_times(town, desk
     assert no_reason.value.field == "reason"
 
 
+def test_a_deadline_set_while_suspended_is_not_moved_again_on_resuming(town, desk, dispatcher):
+    def hours(n: int) -> dt.datetime:
+        return T0 + dt.timedelta(hours=n)
+
+    case = _accepted(town, desk, dispatcher)
+    assert case.resolve_due_at == hours(72)
+    with clock.frozen(hours(10)):
+        extension = services.request_extension(
+            case, actor=desk.handler, reason="等待材料", requested_due_at=hours(120)
+        )
+    with clock.frozen(hours(20)):
+        services.suspend_case(case, actor=dispatcher, reason="等待法院判决")
+    with clock.frozen(hours(30)):
+        services.decide_extension(extension, actor=dispatcher, approve=True)
+    case.refresh_from_db()
+    assert case.resolve_due_at == hours(120)
+    with clock.frozen(hours(50)):
+        services.resume_case(case, actor=dispatcher)
+    case.refresh_from_db()
+    # The approved date stands; before the fix it became 120 h + the 30 h pause.
+    assert case.resolve_due_at == hours(120)
+    assert case.clock_started_at == hours(30)  # the clock start still moves by the pause
+    # A second suspension without a new deadline moves it again, by that pause only.
+    with clock.frozen(hours(60)):
+        services.suspend_case(case, actor=dispatcher, reason="再次等待")
+    with clock.frozen(hours(64)):
+        services.resume_case(case, actor=dispatcher)
+    case.refresh_from_db()
+    assert case.resolve_due_at == hours(124)
+
+
 def test_supervision_marks_the_case_and_may_set_a_new_deadline(town, desk, dispatcher, personas):
     case = _accepted(town, desk, dispatcher)
     new_due = T0 + dt.timedelta(hours=24)
