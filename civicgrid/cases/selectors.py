@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -84,6 +84,32 @@ def case_queue(
             | Q(address__icontains=text)
         )
     return cases.order_by("-received_at", "-id")
+
+
+def home_case_counts(user) -> dict:
+    """The home page's case panel, from one aggregate query over the cases `user` sees:
+    `open` (workflow.OPEN_STATES), `near_due` and `overdue` (open ones), `returned` (waiting
+    for a dispatcher's ruling; None without cases.dispatch) and `awaiting_acceptance` (cases
+    dispatched to the user's own units as lead; None without cases.handle or a unit)."""
+    scope = scope_of(user)
+    is_open = Q(state__in=workflow.OPEN_STATES)
+    counts = {
+        "open": Count("id", filter=is_open),
+        "near_due": Count("id", filter=is_open & Q(deadline_status=DeadlineStatus.NEAR_DUE)),
+        "overdue": Count("id", filter=is_open & Q(deadline_status=DeadlineStatus.OVERDUE)),
+    }
+    dispatches = scope.can("cases.dispatch")
+    handles_units = scope.can("cases.handle") and bool(scope.unit_ids)
+    if dispatches:
+        counts["returned"] = Count("id", filter=Q(state=State.RETURNED))
+    if handles_units:
+        counts["awaiting_acceptance"] = Count(
+            "id", filter=Q(state=State.DISPATCHED, lead_unit_id__in=scope.unit_ids)
+        )
+    result = Case.objects.visible_to(user).aggregate(**counts)
+    result.setdefault("returned", None)
+    result.setdefault("awaiting_acceptance", None)
+    return result
 
 
 def unit_inbox(user) -> QuerySet[Case]:

@@ -13,6 +13,7 @@ from civicgrid.areas.choices import GridLayer, Level
 from civicgrid.areas.models import Area
 from civicgrid.areas.selectors import area_tree, children_of
 from civicgrid.areas.views import children_rows, geojson_url, platform_extent
+from civicgrid.cases.selectors import home_case_counts
 from civicgrid.core.errors import ServiceError
 from civicgrid.core.exports import export_audit_xlsx, xlsx_response
 from civicgrid.core.forms import AuditFilterForm
@@ -31,7 +32,8 @@ def home(request: HttpRequest) -> HttpResponse:
     """What each role needs first, decided by capabilities and the level of the scope:
     a grid worker sees their grids and gaps, a community worker the community's coverage and
     the import link, street and district officers their areas below with counts, an auditor
-    the latest audit entries, a resident (no area view) the grid finder."""
+    the latest audit entries, a resident (no area view) the grid finder; whoever sees cases
+    the case counts of their scope (open, near due, overdue, returned, awaiting acceptance)."""
     user = request.user
     scope = scope_of(user)
     sections = []
@@ -51,12 +53,16 @@ def home(request: HttpRequest) -> HttpResponse:
     if scope.can("audit.view"):
         recent_audit = AuditEntry.objects.visible_to(user).select_related("actor")[:10]
     can_view_areas = scope.can("areas.view")
+    case_counts = None
+    if scope.can("cases.view"):
+        case_counts = home_case_counts(user)
     return render(
         request,
         "core/home.html",
         {
             "sections": sections,
             "recent_audit": recent_audit,
+            "case_counts": case_counts,
             # Residents, hotline operators and departments locate addresses and points first.
             "show_finder": not scope.can("registry.view"),
             "finder_geojson_url": geojson_url(None, GridLayer.SERVICE) if can_view_areas else "",

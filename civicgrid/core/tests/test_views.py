@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from civicgrid.cases.choices import DeadlineStatus, State
+from civicgrid.cases.tests.builders import build_case, build_unit, unit_handler
 from civicgrid.core import audit
 from civicgrid.core.models import AuditEntry
 from tests.builders import build_household, build_user
@@ -215,3 +217,75 @@ def test_a_hidden_object_gets_the_styled_not_found_page(client, town, personas):
     assert "core/home" not in response.text
     assert 'class="site-header"' in response.text
     assert reverse("core:home") in response.text
+
+
+def _case_panel(town):
+    unit = build_unit("城管局", code="CG-HOME", areas=[town.district])
+    other = build_unit("水务局", code="SW-HOME", areas=[town.district])
+    build_case(town, grid="A1-1")  # open, on time
+    build_case(
+        town,
+        grid="A1-2",
+        state=State.DISPATCHED,
+        lead_unit=unit,
+        deadline_status=DeadlineStatus.NEAR_DUE,
+    )
+    build_case(
+        town,
+        grid="A2-1",
+        state=State.ACCEPTED,
+        lead_unit=unit,
+        deadline_status=DeadlineStatus.OVERDUE,
+    )
+    build_case(town, grid="A1-1", state=State.RETURNED, lead_unit=other)
+    build_case(town, grid="A1-1", state=State.DISPATCHED, lead_unit=other)
+    build_case(
+        town,
+        grid="A1-1",
+        state=State.CLOSED,
+        lead_unit=unit,
+        deadline_status=DeadlineStatus.OVERDUE,
+    )  # not open: counted nowhere
+    build_case(
+        town,
+        grid="B1-1",
+        state=State.DISPATCHED,
+        lead_unit=unit,
+        deadline_status=DeadlineStatus.OVERDUE,
+    )  # street B
+    return unit
+
+
+def test_dispatcher_home_counts_the_cases_of_their_street(client, town, personas):
+    _case_panel(town)
+    page = login(client, personas["street_dispatcher"]).get(reverse("core:home"))
+    assert page.context["case_counts"] == {
+        "open": 5,
+        "near_due": 1,
+        "overdue": 1,
+        "returned": 1,
+        "awaiting_acceptance": None,
+    }
+    queue = reverse("cases:queue")
+    assert f'<a href="{queue}?due=overdue">1</a>' in page.text
+    assert f'<a href="{queue}?state=returned">1</a>' in page.text
+    assert f'<a href="{queue}">5</a>' in page.text
+    assert reverse("cases:inbox") not in page.text
+    assert "退单待审定" in page.text and "在办诉求" in page.text
+
+
+def test_department_handler_home_counts_their_units_cases(client, town, personas):
+    unit = _case_panel(town)
+    page = login(client, unit_handler(unit)).get(reverse("core:home"))
+    counts = page.context["case_counts"]
+    # The unit sees its own three open cases (both streets), not the other unit's.
+    assert counts["open"] == 3 and counts["overdue"] == 2 and counts["returned"] is None
+    assert counts["awaiting_acceptance"] == 2
+    assert f'<a href="{reverse("cases:inbox")}">2</a>' in page.text
+
+
+def test_outsider_home_has_no_case_panel(client, town, personas):
+    _case_panel(town)
+    page = login(client, personas["outsider"]).get(reverse("core:home"))
+    assert page.context["case_counts"] is None
+    assert 'id="cases-heading"' not in page.text
