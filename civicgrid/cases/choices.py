@@ -11,6 +11,8 @@ class Channel(models.TextChoices):
     WISH_BOX = "wish_box", _("Wish box")
     PARTNER = "partner", _("Partner system")
     DEVICE = "device", _("Device alert")
+    # 未诉先办: work the platform starts itself (a topic or a hotspot), with no complainant.
+    PROACTIVE = "proactive", _("Proactive task")
 
 
 class Kind(models.TextChoices):
