@@ -35,6 +35,7 @@ from civicgrid.cases.models import (
     Case,
     CaseCounter,
     CaseEvent,
+    CaseHandler,
     Category,
     Tag,
 )
@@ -78,6 +79,7 @@ def receive_case(
     reporter=None,
     received_at: dt.datetime | None = None,
     legacy_number: str = "",
+    extra: dict | None = None,
 ) -> Case:
     """Take in one case. See the module docstring.
 
@@ -86,7 +88,9 @@ def receive_case(
     services.ConflictError when `idempotency_key` was used before for a different request.
     A retry with the same key and the same request returns the case made the first time, with
     `case.replayed = True`. A new case carries `case.route`, the catalogue's routing.RouteResult.
-    `legacy_number` (the number in an older system) is kept on the RECEIVE event.
+    `legacy_number` (the number in an older system) is kept on the RECEIVE event, and so is
+    `extra`, what a channel adapter received beyond the case's own fields (Open311's
+    attributes and media URL), under the key "extra".
     """
     caller = scope_of(actor)
     if not caller.can("cases.intake") and channel not in PUBLIC_CHANNELS:
@@ -132,6 +136,7 @@ def receive_case(
             reporter=reporter,
             fingerprint=fingerprint,
             legacy_number=legacy_number,
+            extra=extra,
         )
     except IntegrityError:
         # Two requests with the same key raced past the replay check; the loser answers with
@@ -493,7 +498,9 @@ def _bump_counter(day: dt.date) -> int | None:
 # --- writing --------------------------------------------------------------------------------
 
 
-def _write(*, actor, fields, location, anonymous, reporter, fingerprint, legacy_number) -> Case:
+def _write(
+    *, actor, fields, location, anonymous, reporter, fingerprint, legacy_number, extra=None
+) -> Case:
     from civicgrid.cases import notifications, services, sla
 
     # The boundary is the locator's business; the case needs the grid's id, path and name.
@@ -532,7 +539,19 @@ def _write(*, actor, fields, location, anonymous, reporter, fingerprint, legacy_
             created_by=actor if staff else None,
         )
         sla.apply_deadlines(case, now=now)
-        case.save()
+        found = routing.route(case.category, grid or area)
+        case.route = found  # what the catalogue suggested, for the caller to show
+        dispatch = None
+        if found.auto and found.unit is not None:
+            # The catalogue decides, not the person who took the call (a hotline operator may
+            # not dispatch): the system is the actor, and the event names the rule. The case
+            # is inserted dispatched, with its rows written below.
+            dispatch = services.dispatch_new_case(
+                case,
+                found.unit,
+                note=_("Dispatch catalogue rule %(rule)d") % {"rule": found.rule.pk},
+            )
+        case.save(force_insert=True)
         if fields["tags"]:
             case.tags.set(fields["tags"])
         for upload, content_type, size in fields["attachments"]:
@@ -553,16 +572,21 @@ def _write(*, actor, fields, location, anonymous, reporter, fingerprint, legacy_
             data["matched_address"] = location.matched_address
         if legacy_number:
             data["legacy_number"] = legacy_number
-        # The RECEIVE event and audit row are written below with the DISPATCH ones, if any:
-        # one INSERT per table, the RECEIVE rows first, in the same transaction as before.
-        event = CaseEvent(
-            case=case,
-            at=received_at,
-            actor=actor if staff else None,
-            action=Action.RECEIVE,
-            to_state=State.RECEIVED,
-            data=data,
-        )
+        # One INSERT per table for the RECEIVE rows and the DISPATCH ones, if any, the
+        # RECEIVE rows first.
+        events = [
+            (
+                case,
+                CaseEvent(
+                    case=case,
+                    at=received_at,
+                    actor=actor if staff else None,
+                    action=Action.RECEIVE,
+                    to_state=State.RECEIVED,
+                    data=data,
+                ),
+            )
+        ]
         entries = [
             audit.entry(
                 actor,
@@ -571,23 +595,14 @@ def _write(*, actor, fields, location, anonymous, reporter, fingerprint, legacy_
                 fields={"channel": case.channel, "kind": case.kind, "grid": case.grid_id},
             )
         ]
-        events = [(case, event)]
-        found = routing.route(case.category, grid or area)
-        case.route = found  # what the catalogue suggested, for the caller to show
-        if found.auto and found.unit is not None:
-            # The catalogue decides, not the person who took the call (a hotline operator may
-            # not dispatch): the system is the actor, and the event names the rule. The case
-            # was written above in this transaction, so the dispatch works on this instance.
-            dispatched, entry = services.dispatch_new_case(
-                case,
-                found.unit,
-                note=_("Dispatch catalogue rule %(rule)d") % {"rule": found.rule.pk},
-            )
+        if dispatch is not None:
+            handler, dispatched, entry = dispatch.rows()
+            CaseHandler.objects.bulk_create([handler])
             events.append((case, dispatched))
             entries.append(entry)
         CaseEvent.objects.bulk_create([e for _c, e in events])
         AuditEntry.objects.bulk_create(entries)
-        # One audience lookup for both events; the RECEIVE rows come first, as before. The
-        # RECEIVE audience (the desk, the reporter) does not depend on the dispatch.
+        # One audience lookup for both events. The RECEIVE audience (the desk, the reporter)
+        # does not depend on the dispatch.
         notifications.notify_case_events(events, new_case_ids=[case.pk])
     return case
