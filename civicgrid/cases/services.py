@@ -199,11 +199,19 @@ def _close(
     from civicgrid.cases import sla
 
     case = step.case
-    before = dict(step.before)
     case.state = step.to_state
     if deadlines:
         sla.apply_deadlines(case, now=step.now)
     _save(step)
+    return _records(step, reason=reason, unit_id=unit_id, data=data)
+
+
+def _records(
+    step: _Step, *, reason: str = "", unit_id: int | None = None, data: dict | None = None
+) -> tuple[CaseEvent, AuditEntry]:
+    """The step's event and audit row (the fields it changed), unsaved."""
+    case = step.case
+    before = step.before
     changes = {
         name: [_json(before[name]), _json(getattr(case, name))]
         for name in _TRACKED
@@ -293,24 +301,50 @@ def dispatch_case(
     return _sync(case, locked)
 
 
-def dispatch_new_case(case: Case, unit: Unit, *, note: str) -> tuple[CaseEvent, AuditEntry]:
-    """The catalogue's automatic dispatch of a case intake has just written (system actor).
+class NewDispatch:
+    """The catalogue's dispatch of a case intake has not written yet (see `dispatch_new_case`)."""
 
-    Intake only: it runs inside intake's transaction, on the instance intake saved there, so
-    the row needs no re-read or lock (no other transaction can see it yet) and has no handler
-    rows. The rest is `dispatch_case`'s: the workflow check, the compare-and-swap version
-    bump, the deadlines, the DISPATCH event and the audit row, which are returned unsaved:
-    intake writes them together with the RECEIVE event and its audit row (one INSERT each),
-    and the outbox rows of both events. A failure raises out of intake's transaction, so,
-    as with `dispatch_case`'s savepoint, nothing is kept.
+    def __init__(self, step: _Step, unit: Unit, note: str):
+        self.step = step
+        self.unit = unit
+        self.note = note
+
+    def rows(self) -> tuple[CaseHandler, CaseEvent, AuditEntry]:
+        """The lead handler, the DISPATCH event and its audit row, unsaved; call once the
+        case is saved. The audit row lists what the dispatch changed, from the received case
+        to the dispatched one, as `dispatch_case` records it."""
+        case = self.step.case
+        handler = CaseHandler(
+            case=case, unit=self.unit, role=HandlerRole.LEAD, assigned_at=self.step.now
+        )
+        event, entry = _records(
+            self.step, reason=self.note, unit_id=self.unit.pk, data={"co_units": []}
+        )
+        return handler, event, entry
+
+
+def dispatch_new_case(case: Case, unit: Unit, *, note: str) -> NewDispatch:
+    """The catalogue's automatic dispatch of a case intake is about to write (system actor).
+
+    Intake only, on the unsaved, received instance: the dispatch goes into the case's INSERT
+    (state, lead unit, dispatch time, deadlines) instead of an UPDATE right after it. Nobody
+    else can see a row before it exists, so there is nothing to lock or compare-and-swap;
+    the workflow check and the deadlines are `dispatch_case`'s, and the version is 1, as if
+    the case had been saved received and then dispatched. Intake writes the rows of
+    `NewDispatch.rows()` (handler, DISPATCH event, audit row) with the RECEIVE ones, in its
+    transaction: a failure keeps nothing.
     """
+    from civicgrid.cases import sla
+
     _check_unit(unit)
     target = workflow.check(Action.DISPATCH, case.state)
     step = _Step(case, Action.DISPATCH, None, clock.now(), target)
-    CaseHandler.objects.create(case=case, unit=unit, role=HandlerRole.LEAD, assigned_at=step.now)
     case.lead_unit = unit
     case.dispatched_at = step.now
-    return _close(step, reason=note.strip(), unit_id=unit.pk, data={"co_units": []})
+    case.state = target
+    sla.apply_deadlines(case, now=step.now)
+    case.version += 1
+    return NewDispatch(step, unit, note.strip())
 
 
 @transaction.atomic
