@@ -72,6 +72,10 @@ try:
     # 重办: an unsolved or dissatisfied callback sends a case back to its unit this many times
     # at most; after that the callback stands and a dispatcher decides.
     CASE_MAX_REOPENS = env_int("CIVICGRID_CASE_MAX_REOPENS", 2, minimum=0)
+    # Scorecard rollups: recount a case right after each transition commits (else only
+    # `refresh_rollups` does), and how many event ids a refresh looks back below its watermark.
+    ROLLUPS_LIVE = env_bool("CIVICGRID_ROLLUPS_LIVE", True)
+    ROLLUP_EVENT_WINDOW = env_int("CIVICGRID_ROLLUP_EVENT_WINDOW", 1000, minimum=0)
     # Case clocks: where working-day counting starts for a case received on a day off.
     OFFICE_OPENS = env_time("CIVICGRID_OFFICE_OPENS", "09:00")
     # Notifications: in-app always works; email uses Django's mail settings, SMS posts to the
@@ -111,6 +115,7 @@ INSTALLED_APPS = [
     "civicgrid.areas",
     "civicgrid.registry",
     "civicgrid.cases",
+    "civicgrid.scoring",
 ]
 
 MIDDLEWARE = [

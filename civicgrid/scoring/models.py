@@ -1,0 +1,173 @@
+"""Rollups (per-case facts and count tables) and published scorecards.
+
+The count tables are pre-aggregated figures (STYLE.md: dashboards and scorecards read rollups,
+not raw scans). They are kept exact by `rollups.refresh_cases`: each case has one `CaseFacts`
+row, recomputed from the case and its timeline whenever the case changes; the count rows it
+fell into are decremented by the old facts and incremented by the new ones, in one transaction.
+
+Keys are plain integers, not foreign keys: a count row outlives nothing and needs no join, and
+0 stands for "none" (no lead unit, no category) so the unique keys work on every database
+(NULLs are distinct in unique constraints).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from civicgrid.core import clock
+
+# The measures every count row carries, in this order (see rollups.measures_of for what each
+# counts). Adding one is a migration plus a line in `measures_of`.
+MEASURES: tuple[str, ...] = (
+    "total",  # every case
+    "invalid",  # closed as invalid after review (核减): out of every rate
+    "merged",  # merged into another case: counted there
+    "proactive",  # 未诉先办 work (channel proactive): out of the 三率, earns bonus points
+    "proactive_resolved",  # proactive work resolved (topics solved)
+    "scored",  # in the 三率: not invalid, not merged, not proactive
+    "response_due",  # scored cases whose response was due (accepted, or response overdue)
+    "responded_on_time",  # accepted within the respond-by time
+    "resolve_due",  # scored cases whose resolution was due (resolved, or resolution overdue)
+    "resolved",  # resolved (resolved, callback done or closed)
+    "resolved_on_time",  # resolved by the resolve-by time
+    "called_back",  # with a callback
+    "contacted",  # the callback says the unit contacted the citizen
+    "rated",  # the callback has an answer (satisfaction other than "no answer")
+    "solved",
+    "partly",
+    "not_solved",
+    "satisfied",
+    "basic",
+    "dissatisfied",
+    "returned",  # returned (退单) at least once
+    "returns",  # number of returns
+    "returns_unjustified",  # returns the dispatcher ruled against (the same unit must handle it)
+    "reopened",  # reopened (重办) at least once
+    "co_replied",  # co-handler rows: the co-handling unit replied with its part
+)
+
+
+class Role(models.TextChoices):
+    LEAD = "lead", _("Lead unit (主办)")
+    CO = "co", _("Co-handling unit (协办)")
+
+
+class _Measures(models.Model):
+    class Meta:
+        abstract = True
+
+
+for _name in MEASURES:
+    _Measures.add_to_class(_name, models.IntegerField(default=0))
+
+
+class CaseFacts(_Measures):
+    """What one case contributes to the count tables, as last counted.
+
+    The measures are those of the lead row (the case counted for its lead unit and its area);
+    each co-handling unit of the case has a `CoHandlerFacts` row and gets a co row.
+    """
+
+    case_id = models.BigIntegerField(primary_key=True)
+    day = models.DateField(_("received on"), db_index=True)
+    unit_id = models.BigIntegerField(_("lead unit"), default=0)
+    area_id = models.BigIntegerField(_("area"), default=0)
+    area_path = models.CharField(_("area path"), max_length=255)
+    street_id = models.BigIntegerField(default=0)
+    community_id = models.BigIntegerField(default=0)
+    category_id = models.BigIntegerField(default=0)
+    channel = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16)
+    counted_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name = _("case facts")
+        verbose_name_plural = _("case facts")
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} on {self.day}"
+
+
+class CoHandlerFacts(models.Model):
+    """A co-handling unit (协办) of a counted case, and whether it replied with its part."""
+
+    case_id = models.BigIntegerField(db_index=True)
+    unit_id = models.BigIntegerField()
+    replied = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("co-handler facts")
+        verbose_name_plural = _("co-handler facts")
+        constraints = [models.UniqueConstraint(fields=["case_id", "unit_id"], name="co_facts_key")]
+        indexes = [models.Index(fields=["unit_id", "case_id"], name="co_facts_unit")]
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} co unit {self.unit_id}"
+
+
+class RollupCount(_Measures):
+    """Counts per day × unit (and its role) × area × category × channel × kind.
+
+    The day is the day the case was received (local time). Lead rows count each case once
+    (for its area figures); co rows count it again for each co-handling unit.
+    """
+
+    day = models.DateField(_("day"))
+    unit_id = models.BigIntegerField(_("unit"), default=0)
+    role = models.CharField(_("role"), max_length=4, choices=Role.choices, default=Role.LEAD)
+    area_id = models.BigIntegerField(_("area"), default=0)
+    category_id = models.BigIntegerField(_("category"), default=0)
+    channel = models.CharField(_("channel"), max_length=16)
+    kind = models.CharField(_("kind"), max_length=16)
+    # Functions of area_id, kept here so a scope filter or a group by street needs no join.
+    area_path = models.CharField(_("area path"), max_length=255)
+    street_id = models.BigIntegerField(default=0)
+    community_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("rollup count")
+        verbose_name_plural = _("rollup counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "unit_id", "role", "area_id", "category_id", "channel", "kind"],
+                name="rollup_count_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["day", "area_path"], name="rollup_day_path"),
+            models.Index(fields=["unit_id", "day"], name="rollup_unit_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} unit {self.unit_id} area {self.area_id}: {self.total}"
+
+
+class UnitDayCount(_Measures):
+    """Counts per day × unit × role: the unit scorecards read a month in ~30 rows per unit."""
+
+    day = models.DateField(_("day"))
+    unit_id = models.BigIntegerField(_("unit"), default=0)
+    role = models.CharField(_("role"), max_length=4, choices=Role.choices, default=Role.LEAD)
+
+    class Meta:
+        verbose_name = _("unit day count")
+        verbose_name_plural = _("unit day counts")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "unit_id", "role"], name="unit_day_count_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} unit {self.unit_id} {self.role}: {self.total}"
+
+
+class RollupState(models.Model):
+    """The refresh watermark: timeline events up to `last_event_id` have been counted."""
+
+    key = models.CharField(max_length=32, primary_key=True)
+    last_event_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    full_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.last_event_id}"

@@ -1,0 +1,554 @@
+"""Rollups: the count tables behind scorecards and dashboards, how they stay exact, and how to
+read them.
+
+Writing (this module is the only writer):
+- `refresh_cases(ids)` recounts the given cases: their facts are recomputed (`facts.py`), the
+  count rows they fell into are decremented by the old facts and incremented by the new ones
+  (`INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n`, one statement per batch), and the
+  facts rows replaced, all in one transaction. Recounting an unchanged case is a zero change,
+  so refreshing too often is only ever wasted time, never a wrong figure.
+- `refresh()` finds the changed cases without any write on the request path: every change of
+  a case writes a `CaseEvent` (transitions, intake, the sweeper, imports, the demo), so the
+  cases with events above the watermark are the changed ones. On PostgreSQL ids are taken
+  before commit, so an event with a lower id can become visible after a higher one: each
+  refresh looks `ROLLUP_EVENT_WINDOW` ids back below the watermark (a recount costs nothing).
+  Cases with no facts yet (bulk-written without events) are picked up too.
+- `rebuild()` recounts everything from scratch (`manage.py refresh_rollups --full`).
+- `on_commit(case_id)`: what the case services call after a transition (one line in
+  `cases/services.py`), so figures follow within the request; a failure there is logged and
+  left to the next `refresh()`.
+
+Refreshes take a lock (the `RollupState` row, updated first) so two never interleave.
+
+Reading (for scorecards, dashboards and insights; plain dicts, no model instances):
+- `counts(...)`: summed measures over a date range and a scope, grouped by any of
+  `GROUP_BY`; `totals(...)` is the same without grouping;
+- `case_ids(measure, ...)`: the cases counted in one measure under the same filters, for
+  "show me the cases behind this figure".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Q, Sum
+
+from civicgrid.cases.models import Case, CaseEvent
+from civicgrid.core import clock
+from civicgrid.core.scoping import Scope
+from civicgrid.scoring.facts import AreaLevels, Facts, compute_facts
+from civicgrid.scoring.models import (
+    MEASURES,
+    CaseFacts,
+    CoHandlerFacts,
+    Role,
+    RollupCount,
+    RollupState,
+    UnitDayCount,
+)
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = "cases"
+BATCH = 2000
+
+_DETAIL_KEY = ("day", "unit_id", "role", "area_id", "category_id", "channel", "kind")
+_DETAIL_ATTRS = ("area_path", "street_id", "community_id")
+_UNIT_KEY = ("day", "unit_id", "role")
+
+
+def event_window() -> int:
+    return getattr(settings, "ROLLUP_EVENT_WINDOW", 1000)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _rows_of(f: Facts) -> list[tuple[str, dict[str, int], int]]:
+    """(role, measures, unit) for each count row a case falls into: its lead row, then one co
+    row per co-handling unit."""
+    rows = [(Role.LEAD, f.measures, f.unit_id)]
+    for unit_id, replied in sorted(f.co.items()):
+        rows.append((Role.CO, f.co_measures(replied), unit_id))
+    return rows
+
+
+class _Delta:
+    """Changes to the two count tables, summed by key."""
+
+    def __init__(self) -> None:
+        self.detail: dict[tuple, list[int]] = {}
+        self.detail_attrs: dict[tuple, tuple] = {}
+        self.unit: dict[tuple, list[int]] = {}
+
+    def add(self, f: Facts, sign: int) -> None:
+        for role, measures, unit_id in _rows_of(f):
+            vector = [sign * measures[m] for m in MEASURES]
+            key = (f.day, unit_id, str(role), f.area_id, f.category_id, f.channel, f.kind)
+            self.detail_attrs[key] = (f.area_path, f.street_id, f.community_id)
+            _accumulate(self.detail, key, vector)
+            _accumulate(self.unit, (f.day, unit_id, str(role)), vector)
+
+    def apply(self) -> None:
+        _upsert(
+            RollupCount,
+            _DETAIL_KEY,
+            _DETAIL_ATTRS,
+            [(k, self.detail_attrs[k], v) for k, v in self.detail.items() if any(v)],
+        )
+        _upsert(UnitDayCount, _UNIT_KEY, (), [(k, (), v) for k, v in self.unit.items() if any(v)])
+        days = {k[0] for k in self.detail}
+        if days:
+            # A key whose every case moved away counts nothing: drop it.
+            RollupCount.objects.filter(day__in=days, total=0).delete()
+            UnitDayCount.objects.filter(day__in=days, total=0).delete()
+
+
+def _accumulate(table: dict, key: tuple, vector: list[int]) -> None:
+    current = table.get(key)
+    if current is None:
+        table[key] = list(vector)
+    else:
+        for i, v in enumerate(vector):
+            current[i] += v
+
+
+def _upsert(model, key: Sequence[str], attrs: Sequence[str], rows: list) -> None:
+    """Add each row's vector to the row with its key, creating it when missing."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = [*key, *attrs, *MEASURES]
+    quoted = [connection.ops.quote_name(c) for c in columns]
+    updates = ", ".join(
+        f"{connection.ops.quote_name(m)} = {table}.{connection.ops.quote_name(m)} "
+        f"+ excluded.{connection.ops.quote_name(m)}"
+        for m in MEASURES
+    )
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = max(1, 30000 // len(columns))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params: list = []
+            for k, a, v in chunk:
+                params += [*k, *a, *v]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(quoted)}) VALUES "
+                f"{', '.join([placeholder] * len(chunk))} "
+                f"ON CONFLICT ({', '.join(connection.ops.quote_name(c) for c in key)}) "
+                f"DO UPDATE SET {updates}",
+                params,
+            )
+
+
+def _stored_facts(ids: list[int]) -> dict[int, Facts]:
+    co: dict[int, dict[int, bool]] = defaultdict(dict)
+    for case_id, unit_id, replied in CoHandlerFacts.objects.filter(case_id__in=ids).values_list(
+        "case_id", "unit_id", "replied"
+    ):
+        co[case_id][unit_id] = replied
+    result = {}
+    for row in CaseFacts.objects.filter(case_id__in=ids).values():
+        result[row["case_id"]] = Facts(
+            case_id=row["case_id"],
+            day=row["day"],
+            unit_id=row["unit_id"],
+            area_id=row["area_id"],
+            area_path=row["area_path"],
+            street_id=row["street_id"],
+            community_id=row["community_id"],
+            category_id=row["category_id"],
+            channel=row["channel"],
+            kind=row["kind"],
+            measures={m: row[m] for m in MEASURES},
+            co=dict(co.get(row["case_id"], {})),
+        )
+    return result
+
+
+def _fact_rows(facts: Iterable[Facts], now: dt.datetime):
+    cases, co = [], []
+    for f in facts:
+        cases.append(
+            CaseFacts(
+                case_id=f.case_id,
+                day=f.day,
+                unit_id=f.unit_id,
+                area_id=f.area_id,
+                area_path=f.area_path,
+                street_id=f.street_id,
+                community_id=f.community_id,
+                category_id=f.category_id,
+                channel=f.channel,
+                kind=f.kind,
+                counted_at=now,
+                **f.measures,
+            )
+        )
+        co += [CoHandlerFacts(case_id=f.case_id, unit_id=u, replied=r) for u, r in f.co.items()]
+    return cases, co
+
+
+def _same(a: Facts, b: Facts) -> bool:
+    return a == b
+
+
+def _lock() -> RollupState:
+    """Take the refresh lock: the first write of the transaction, on the state row."""
+    now = clock.now()
+    if not RollupState.objects.filter(key=STATE_KEY).update(refreshed_at=now):
+        RollupState.objects.get_or_create(key=STATE_KEY, defaults={"refreshed_at": now})
+    return RollupState.objects.select_for_update().get(key=STATE_KEY)
+
+
+def _recount(ids: list[int], levels: AreaLevels) -> int:
+    """Recount `ids` (inside the lock). Returns how many cases changed."""
+    changed = 0
+    now = clock.now()
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        old = _stored_facts(batch)
+        new = compute_facts(batch, levels)
+        delta = _Delta()
+        moved = []
+        for pk in batch:
+            before, after = old.get(pk), new.get(pk)
+            if before is not None and after is not None and _same(before, after):
+                continue
+            if before is not None:
+                delta.add(before, -1)
+            if after is not None:
+                delta.add(after, +1)
+            moved.append(pk)
+        if not moved:
+            continue
+        changed += len(moved)
+        delta.apply()
+        CaseFacts.objects.filter(case_id__in=moved).delete()
+        CoHandlerFacts.objects.filter(case_id__in=moved).delete()
+        cases, co = _fact_rows((new[pk] for pk in moved if pk in new), now)
+        CaseFacts.objects.bulk_create(cases, batch_size=500)
+        CoHandlerFacts.objects.bulk_create(co, batch_size=500)
+    return changed
+
+
+@transaction.atomic
+def refresh_cases(case_ids: Iterable[int]) -> int:
+    """Recount these cases now (they changed, or were deleted). Returns how many changed."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return 0
+    _lock()
+    return _recount(ids, AreaLevels())
+
+
+@transaction.atomic
+def refresh() -> dict[str, int]:
+    """Recount every case changed since the last refresh (the incremental refresh)."""
+    state = _lock()
+    top = CaseEvent.objects.aggregate(top=Max("id"))["top"] or 0
+    since = max(0, state.last_event_id - event_window())
+    ids = set(
+        CaseEvent.objects.filter(id__gt=since, id__lte=top)
+        .values_list("case_id", flat=True)
+        .distinct()
+    )
+    # Cases written in bulk without a timeline event: newer than every counted case.
+    newest = CaseFacts.objects.aggregate(top=Max("case_id"))["top"] or 0
+    ids.update(Case.objects.filter(pk__gt=newest).values_list("pk", flat=True))
+    changed = _recount(sorted(ids), AreaLevels())
+    RollupState.objects.filter(key=STATE_KEY).update(last_event_id=top, refreshed_at=clock.now())
+    return {"checked": len(ids), "changed": changed, "watermark": top}
+
+
+@transaction.atomic
+def rebuild(*, progress=None) -> dict[str, int]:
+    """Recount every case from scratch (drops and refills the facts and count tables)."""
+    _lock()
+    top = CaseEvent.objects.aggregate(top=Max("id"))["top"] or 0
+    for model in (RollupCount, UnitDayCount, CaseFacts, CoHandlerFacts):
+        model.objects.all().delete()
+    levels = AreaLevels()
+    ids = list(Case.objects.order_by("pk").values_list("pk", flat=True))
+    now = clock.now()
+    # Count rows are keyed by day; one pass per chunk of cases keeps memory bounded. Chunks
+    # are by id, so a key may get rows from several chunks: the upsert adds them up.
+    chunk = 50_000
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        delta = _Delta()
+        for b in range(0, len(part), BATCH):
+            facts = compute_facts(part[b : b + BATCH], levels)
+            for f in facts.values():
+                delta.add(f, +1)
+            cases, co = _fact_rows(facts.values(), now)
+            CaseFacts.objects.bulk_create(cases, batch_size=1000)
+            CoHandlerFacts.objects.bulk_create(co, batch_size=1000)
+        delta.apply()
+        if progress:
+            progress(start + len(part), len(ids))
+    RollupState.objects.filter(key=STATE_KEY).update(
+        last_event_id=top, refreshed_at=clock.now(), full_at=clock.now()
+    )
+    return {"checked": len(ids), "changed": len(ids), "watermark": top}
+
+
+def live() -> bool:
+    return getattr(settings, "ROLLUPS_LIVE", True)
+
+
+def on_commit(case_id: int) -> None:
+    """Recount one case once the current transaction commits (the services' one call)."""
+    if not live():
+        return
+
+    def run() -> None:
+        try:
+            refresh_cases([case_id])
+        except Exception:  # the next refresh() recounts it; a figure must not fail a request
+            log.exception("rollup refresh of case %s failed", case_id)
+
+    transaction.on_commit(run)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+GROUP_BY = {
+    "day": "day",
+    "week": "day",
+    "month": "day",
+    "unit": "unit_id",
+    "role": "role",
+    "area": "area_id",
+    "street": "street_id",
+    "community": "community_id",
+    "category": "category_id",
+    "channel": "channel",
+    "kind": "kind",
+}
+
+
+def _bucket(day: dt.date, by: str) -> dt.date:
+    if by == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if by == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _filter_q(
+    *,
+    start: dt.date | None,
+    end: dt.date | None,
+    scope: Scope | None,
+    scope_paths: Iterable[str] | None,
+    unit_ids: Iterable[int] | None,
+    area_path: str | None,
+    role: str | None,
+    categories: Iterable[int] | None,
+    channels: Iterable[str] | None,
+    kinds: Iterable[str] | None,
+    path_field: str = "area_path",
+) -> Q:
+    q = Q()
+    if start is not None:
+        q &= Q(day__gte=start)
+    if end is not None:
+        q &= Q(day__lte=end)
+    if scope is not None:
+        q &= scope_q(scope, path_field=path_field)
+    if scope_paths is not None:
+        paths = Q(pk__in=[])
+        for p in scope_paths:
+            paths |= Q(**{f"{path_field}__startswith": p})
+        q &= paths
+    if unit_ids is not None:
+        q &= Q(unit_id__in=list(unit_ids))
+    if area_path:
+        q &= Q(**{f"{path_field}__startswith": area_path})
+    if role is not None:
+        q &= Q(role=role)
+    if categories is not None:
+        q &= Q(category_id__in=list(categories))
+    if channels is not None:
+        q &= Q(channel__in=list(channels))
+    if kinds is not None:
+        q &= Q(kind__in=list(kinds))
+    return q
+
+
+def scope_q(scope: Scope, *, path_field: str = "area_path") -> Q:
+    """Rows a caller with `scope` may count: the cases they may see (cases.view) by area role,
+    plus those of their own handling units. Everything for an administrator."""
+    if scope.everything:
+        return Q()
+    q = Q(pk__in=[])
+    if scope.can("cases.view"):
+        for p in scope.capability_role_paths.get("cases.view", ()):
+            q |= Q(**{f"{path_field}__startswith": p})
+        if scope.unit_ids and "cases.view" in scope.unit_capabilities:
+            q |= Q(unit_id__in=list(scope.unit_ids))
+    return q
+
+
+def counts(
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    group_by: Sequence[str] = (),
+    scope: Scope | None = None,
+    scope_paths: Iterable[str] | None = None,
+    unit_ids: Iterable[int] | None = None,
+    area_path: str | None = None,
+    role: str | None = Role.LEAD,
+    categories: Iterable[int] | None = None,
+    channels: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    measures: Sequence[str] = MEASURES,
+) -> list[dict]:
+    """Summed measures of the cases received from `start` to `end` (inclusive dates).
+
+    Filters combine with AND: `scope` (a caller's `core.scoping.Scope`: only what they may see),
+    `scope_paths` (area path prefixes), `unit_ids`, `area_path` (one subtree), `role` (`"lead"`,
+    the default, counts each case once; `"co"` the co-handling rows; None both), category ids,
+    channels, kinds. `group_by` takes any of `GROUP_BY` (`day`, `week` (Monday), `month` (the
+    1st), `unit`, `role`, `area`, `street`, `community`, `category`, `channel`, `kind`).
+
+    Returns one dict per group: the group keys (`day` / `week` / `month` as dates, `unit`,
+    `area`, ... as ids, 0 for none) and the measures. Sorted by the group keys.
+    Unit-only queries (no area, category, channel or kind grouping or filter) read the small
+    unit-day table.
+    """
+    for g in group_by:
+        if g not in GROUP_BY:
+            raise ValueError(f"unknown group_by {g!r}; choose from {sorted(GROUP_BY)}")
+    measures = [m for m in measures if m in MEASURES]
+    fine = {"area", "street", "community", "category", "channel", "kind"}
+    small = (
+        not fine.intersection(group_by)
+        and scope is None
+        and scope_paths is None
+        and area_path is None
+        and categories is None
+        and channels is None
+        and kinds is None
+    )
+    model = UnitDayCount if small else RollupCount
+    q = _filter_q(
+        start=start,
+        end=end,
+        scope=scope,
+        scope_paths=scope_paths,
+        unit_ids=unit_ids,
+        area_path=area_path,
+        role=role,
+        categories=categories,
+        channels=channels,
+        kinds=kinds,
+    )
+    columns = sorted({GROUP_BY[g] for g in group_by})
+    qs = model.objects.filter(q).order_by()
+    if columns:
+        qs = qs.values(*columns)
+    rows = (
+        qs.annotate(**{m: Sum(m) for m in measures})
+        if columns
+        else [qs.aggregate(**{m: Sum(m) for m in measures})]
+    )
+    out: dict[tuple, dict] = {}
+    for row in rows:
+        key_values = {}
+        for g in group_by:
+            value = row[GROUP_BY[g]]
+            key_values[g] = _bucket(value, g) if g in {"day", "week", "month"} else value
+        key = tuple(key_values[g] for g in group_by)
+        target = out.get(key)
+        if target is None:
+            out[key] = target = {**key_values, **dict.fromkeys(measures, 0)}
+        for m in measures:
+            target[m] += row[m] or 0
+    return [out[k] for k in sorted(out, key=lambda k: tuple((v is None, v) for v in k))]
+
+
+def totals(**filters) -> dict:
+    """`counts(...)` without grouping: one dict of measures."""
+    filters.pop("group_by", None)
+    return counts(**filters)[0]
+
+
+def case_ids(
+    measure: str,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    scope: Scope | None = None,
+    unit_id: int | None = None,
+    role: str = Role.LEAD,
+    area_path: str | None = None,
+    categories: Iterable[int] | None = None,
+    channels: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+):
+    """A queryset of the ids of the cases counted in `measure` under these filters (the
+    explanation of a figure: its numerator's or denominator's cases)."""
+    if measure not in MEASURES:
+        raise ValueError(f"unknown measure {measure!r}")
+    q = _filter_q(
+        start=start,
+        end=end,
+        scope=None,
+        scope_paths=None,
+        unit_ids=None,
+        area_path=area_path,
+        role=None,
+        categories=categories,
+        channels=channels,
+        kinds=kinds,
+    )
+    qs = CaseFacts.objects.filter(q)
+    if scope is not None and not scope.everything:
+        # A co-handling unit sees the cases it co-handles, as in Case.scope_unit_q.
+        visible = scope_q(scope)
+        if scope.unit_ids and "cases.view" in scope.unit_capabilities:
+            visible |= Q(
+                case_id__in=CoHandlerFacts.objects.filter(unit_id__in=scope.unit_ids).values(
+                    "case_id"
+                )
+            )
+        qs = qs.filter(visible)
+    if role == Role.CO:
+        co = CoHandlerFacts.objects.all()
+        if unit_id is not None:
+            co = co.filter(unit_id=unit_id)
+        qs = qs.filter(case_id__in=co.values("case_id"))
+        if measure in {"responded_on_time", "co_replied"}:
+            qs = qs.filter(case_id__in=co.filter(replied=True).values("case_id"), scored__gt=0)
+        elif measure == "response_due":
+            qs = qs.filter(scored__gt=0)
+        elif measure in {"returned", "returns", "returns_unjustified"}:
+            qs = qs.none()
+        else:
+            qs = qs.filter(**{f"{measure}__gt": 0})
+    else:
+        if unit_id is not None:
+            qs = qs.filter(unit_id=unit_id)
+        qs = qs.filter(**{f"{measure}__gt": 0})
+    return qs.values_list("case_id", flat=True)
+
+
+def last_refresh() -> dict:
+    """When the rollups were last refreshed (incrementally / fully) and up to which event."""
+    state = RollupState.objects.filter(key=STATE_KEY).first()
+    if state is None:
+        return {"refreshed_at": None, "full_at": None, "last_event_id": 0}
+    return {
+        "refreshed_at": state.refreshed_at,
+        "full_at": state.full_at,
+        "last_event_id": state.last_event_id,
+    }

@@ -1,0 +1,75 @@
+"""The rollups follow the cases: live after each transition, by the command, and rebuilt."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+
+from civicgrid.cases.choices import Channel, Satisfaction, Solved
+from civicgrid.cases.models import Case
+from civicgrid.cases.tests.builders import Desk, build_case, build_policy
+from civicgrid.scoring import rollups
+from civicgrid.scoring.models import CaseFacts, RollupCount, UnitDayCount
+from civicgrid.scoring.tests.stories import START, Story
+
+MARCH = {"start": dt.date(2026, 3, 1), "end": dt.date(2026, 3, 31)}
+
+
+@pytest.fixture
+def desk(town):
+    build_policy(respond_hours=2, resolve_hours=72)
+    return Desk(town)
+
+
+def test_refresh_counts_a_full_story(town, personas, desk):
+    d = personas["district_officer"]
+    Story(town, d).dispatch(desk.unit).accept(desk.handler, 1).resolve(desk.handler, 10).callback(
+        20
+    ).close(21)
+    result = rollups.refresh()
+    assert result["changed"] == 1
+    t = rollups.totals(**MARCH)
+    assert t["total"] == 1 and t["scored"] == 1
+    assert t["response_due"] == 1 and t["responded_on_time"] == 1
+    assert t["resolved"] == 1 and t["resolved_on_time"] == 1
+    assert t["rated"] == 1 and t["solved"] == 1 and t["satisfied"] == 1
+    # A second refresh finds nothing new to count.
+    assert rollups.refresh()["changed"] == 0
+    assert rollups.totals(**MARCH)["total"] == 1
+
+
+def test_a_change_moves_counts_instead_of_adding(town, personas, desk):
+    d = personas["district_officer"]
+    story = Story(town, d).dispatch(desk.unit).accept(desk.handler, 1)
+    rollups.refresh()
+    assert rollups.totals(**MARCH)["resolved"] == 0
+    story.resolve(desk.handler, 5)
+    rollups.refresh()
+    t = rollups.totals(**MARCH)
+    assert (t["total"], t["resolved"]) == (1, 1)
+    story.callback(6, solved=Solved.PARTLY, satisfaction=Satisfaction.BASIC)
+    rollups.refresh()
+    t = rollups.totals(**MARCH)
+    assert (t["partly"], t["basic"], t["solved"]) == (1, 1, 0)
+    assert RollupCount.objects.count() == 1 and UnitDayCount.objects.count() == 1
+
+
+def test_bulk_written_cases_are_picked_up_by_the_command(town, desk):
+    build_case(town, lead_unit=desk.unit, received_at=START)
+    call_command("refresh_rollups", verbosity=0)
+    assert CaseFacts.objects.count() == 1
+    assert rollups.totals(**MARCH)["total"] == 1
+
+
+def test_full_rebuild_matches_incremental(town, personas, desk):
+    d = personas["district_officer"]
+    Story(town, d).dispatch(desk.unit, co_units=[desk.other_unit]).accept(desk.handler, 1)
+    Story(town, d, channel=Channel.PROACTIVE).dispatch(desk.unit).accept(desk.handler, 1)
+    Story(town, d).invalidate(1)
+    rollups.refresh()
+    before = rollups.counts(group_by=("unit", "role"), role=None, **MARCH)
+    call_command("refresh_rollups", "--full", verbosity=0)
+    assert rollups.counts(group_by=("unit", "role"), role=None, **MARCH) == before
+    assert Case.objects.count() == 3
