@@ -572,6 +572,8 @@ def _write(
             data["matched_address"] = location.matched_address
         if legacy_number:
             data["legacy_number"] = legacy_number
+        if extra:
+            data["extra"] = extra
         # One INSERT per table for the RECEIVE rows and the DISPATCH ones, if any, the
         # RECEIVE rows first.
         events = [
