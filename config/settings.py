@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "civicgrid.areas",
     "civicgrid.registry",
     "civicgrid.cases",
+    "civicgrid.open311",
     "civicgrid.scoring",
 ]
 

@@ -131,3 +131,52 @@ class ApiToken(models.Model):
     @staticmethod
     def generate_key() -> str:
         return "cg_" + secrets.token_urlsafe(32)
+
+
+class PartnerSystem(models.Model):
+    """A registered outside system posting requests through Open311 GeoReport v2.
+
+    It acts as its own service user (a hotline operator over its jurisdiction), so what it
+    may take in and read follows the ordinary scope rule. Only a hash of its api key is kept;
+    the key is shown once, when the partner is registered or the key is replaced.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    jurisdiction = models.ForeignKey(
+        "areas.Area",
+        verbose_name=_("jurisdiction"),
+        on_delete=models.PROTECT,
+        related_name="partner_systems",
+    )
+    user = models.OneToOneField(
+        User,
+        verbose_name=_("service user"),
+        on_delete=models.PROTECT,
+        related_name="partner_system",
+    )
+    key_prefix = models.CharField(_("key prefix"), max_length=12)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        _("requests per minute"),
+        default=60,
+        help_text=_("Calls with this system's api key allowed per minute."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("partner system")
+        verbose_name_plural = _("partner systems")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @staticmethod
+    def generate_key() -> str:
+        return "o311_" + secrets.token_urlsafe(32)
