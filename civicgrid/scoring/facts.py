@@ -12,8 +12,10 @@ Definitions (docs/scoring.md explains them for readers):
   resolved on time: resolved by the resolve-by time (an approved extension moves it);
 - the callback (回访) counted is the latest one: contacted, solved / partly / not solved,
   satisfied / basically satisfied / dissatisfied; "rated" when the citizen gave an answer;
-- returns: `Case.return_count`; an unjustified return is a ruling (审定) that sent the case back
-  to the unit that had returned it (`rule_on_return` with the same unit);
+- returns (退单) are those made by the case's lead unit (the unit that carries the case); a
+  return that moved the case to another unit counts nowhere. An unjustified return is a
+  ruling (审定) that sent the case back to the unit that had returned it (`rule_on_return`
+  with the same unit), counted against that unit while it leads the case;
 - reopened (重办): `Case.reopen_count` > 0.
 """
 
@@ -59,7 +61,6 @@ _CASE_FIELDS = (
     "respond_due_at",
     "resolve_due_at",
     "resolved_at",
-    "return_count",
     "reopen_count",
 )
 
@@ -127,7 +128,9 @@ def _zero() -> dict[str, int]:
     return dict.fromkeys(MEASURES, 0)
 
 
-def _measures(row: dict, accepted: bool, on_time: bool, callback: dict | None, unjust: int):
+def _measures(
+    row: dict, accepted: bool, on_time: bool, callback: dict | None, returns: int, unjust: int
+) -> dict[str, int]:
     m = _zero()
     m["total"] = 1
     state = row["state"]
@@ -172,8 +175,8 @@ def _measures(row: dict, accepted: bool, on_time: bool, callback: dict | None, u
                     Satisfaction.DISSATISFIED: "dissatisfied",
                 }[callback["satisfaction"]]
             ] = 1
-    m["returned"] = int(row["return_count"] > 0)
-    m["returns"] = row["return_count"]
+    m["returned"] = int(returns > 0)
+    m["returns"] = returns
     m["returns_unjustified"] = unjust
     m["reopened"] = int(row["reopen_count"] > 0)
     return m
@@ -202,12 +205,16 @@ def compute_facts(case_ids: Iterable[int], levels: AreaLevels | None = None) -> 
         .values("case_id", "contacted", "solved", "satisfaction")
     ):
         callbacks[cb["case_id"]] = cb  # the latest wins
-    unjust: dict[int, int] = {}
-    for case_id, unit_id, data in CaseEvent.objects.filter(
-        case_id__in=ids, action=Action.RULE
-    ).values_list("case_id", "unit_id", "data"):
-        if unit_id is not None and (data or {}).get("from_unit") == unit_id:
-            unjust[case_id] = unjust.get(case_id, 0) + 1
+    # Returns and unjustified returns by unit; only the lead unit's count (it carries the case).
+    returns: dict[int, list[int | None]] = {}
+    unjust: dict[int, list[int | None]] = {}
+    for case_id, action, unit_id, data in CaseEvent.objects.filter(
+        case_id__in=ids, action__in=[Action.RETURN, Action.RULE]
+    ).values_list("case_id", "action", "unit_id", "data"):
+        if action == Action.RETURN:
+            returns.setdefault(case_id, []).append(unit_id)
+        elif unit_id is not None and (data or {}).get("from_unit") == unit_id:
+            unjust.setdefault(case_id, []).append(unit_id)
     co: dict[int, dict[int, bool]] = {}
     for case_id, unit_id, replied_at in CaseHandler.objects.filter(
         case_id__in=ids, active=True, role=HandlerRole.CO
@@ -229,7 +236,14 @@ def compute_facts(case_ids: Iterable[int], levels: AreaLevels | None = None) -> 
             category_id=row["category_id"] or 0,
             channel=row["channel"],
             kind=row["kind"],
-            measures=_measures(row, row["accepted"], on_time, callbacks.get(pk), unjust.get(pk, 0)),
+            measures=_measures(
+                row,
+                row["accepted"],
+                on_time,
+                callbacks.get(pk),
+                returns.get(pk, []).count(row["lead_unit_id"]),
+                unjust.get(pk, []).count(row["lead_unit_id"]),
+            ),
             co={u: r for u, r in co.get(pk, {}).items() if u != row["lead_unit_id"]},
         )
     return result

@@ -12,6 +12,7 @@ Keys are plain integers, not foreign keys: a count row outlives nothing and need
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -171,3 +172,110 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.last_event_id}"
+
+
+# --- scorecards ---------------------------------------------------------------------------
+
+
+class Subject(models.TextChoices):
+    """What a scorecard ranks."""
+
+    UNIT = "unit", _("Handling units")
+    STREET = "street", _("Streets")
+    COMMUNITY = "community", _("Communities")
+    GRID = "grid", _("Grids")
+
+
+class PeriodKind(models.TextChoices):
+    DAY = "day", _("Day")
+    WEEK = "week", _("Week")
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+    YEAR = "year", _("Year")
+    RANGE = "range", _("Date range")
+
+
+class ScorecardPreset(models.Model):
+    """One version of a scorecard's rules (weights, thresholds, bonus and deductions).
+
+    A version is never edited: a changed rule is a new version (`presets.py` loads them from
+    `scoring/presets/*.json`), and every published scorecard keeps the version it used.
+    """
+
+    code = models.CharField(_("code"), max_length=32)
+    version = models.PositiveIntegerField(_("version"))
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    definition = models.JSONField(_("definition"))
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        ordering = ["code", "-version"]
+        verbose_name = _("scorecard preset")
+        verbose_name_plural = _("scorecard presets")
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="scorecard_preset_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class ScorecardQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Published scorecards computed inside the caller's scope (cases.view): a street sees
+        the ones published for its street (or below), not a neighbour's or the district's."""
+        from civicgrid.core.scoping import scope_of
+
+        scope = scope_of(user)
+        if scope.everything:
+            return self
+        if not scope.can("cases.view"):
+            return self.none()
+        q = models.Q(pk__in=[])
+        for path in scope.capability_role_paths.get("cases.view", ()):
+            q |= models.Q(scope_path__startswith=path)
+        return self.filter(q)
+
+
+class Scorecard(models.Model):
+    """A published scorecard (通报): the figures as computed when published, never recomputed.
+
+    `rows` holds one entry per ranked subject (ids, names, counts, rates, component scores,
+    bonus, deductions, total, rank, change since the previous period) exactly as shown.
+    """
+
+    title = models.CharField(_("title"), max_length=200)
+    preset = models.ForeignKey(
+        ScorecardPreset, verbose_name=_("preset"), on_delete=models.PROTECT, related_name="+"
+    )
+    preset_code = models.CharField(_("preset"), max_length=32)
+    preset_version = models.PositiveIntegerField(_("preset version"))
+    definition = models.JSONField(_("rules used"))
+    subject = models.CharField(_("ranks"), max_length=16, choices=Subject.choices)
+    period_kind = models.CharField(_("period"), max_length=16, choices=PeriodKind.choices)
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    # The area the scorecard covers ("" is every area): also who may read it.
+    scope_path = models.CharField(_("area path"), max_length=255, blank=True, db_index=True)
+    scope_name = models.CharField(_("area"), max_length=100, blank=True)
+    rows = models.JSONField(_("figures"))
+    summary = models.JSONField(_("summary"), default=dict)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(_("published at"), default=clock.now, db_index=True)
+
+    objects = ScorecardQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name = _("published scorecard")
+        verbose_name_plural = _("published scorecards")
+
+    def __str__(self) -> str:
+        return self.title

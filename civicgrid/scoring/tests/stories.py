@@ -57,6 +57,11 @@ class Story:
                 reporter_phone="13800000000",
             )
 
+    @staticmethod
+    def later(hours: float) -> dt.datetime:
+        """`hours` after START."""
+        return START + dt.timedelta(hours=hours)
+
     def _at(self, hours: float):
         return clock.frozen(self.start + dt.timedelta(hours=hours))
 

@@ -1,0 +1,144 @@
+"""Scoped reads for scorecards: what a caller may compute, read and drill into.
+
+A caller counts only the cases they may see (`cases.view`: their area roles' subtrees plus
+their handling units' cases), so a street sees its own figures and never a neighbour's: an
+area outside their scope is a 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import Http404
+
+from civicgrid.areas.choices import Level
+from civicgrid.areas.models import Area
+from civicgrid.cases.models import Case
+from civicgrid.core.scoping import Scope, scope_of
+from civicgrid.scoring import rollups, scorecards
+from civicgrid.scoring.models import MEASURES, Role, Scorecard, ScorecardPreset
+from civicgrid.scoring.scorecards import METRIC_PARTS, Period
+
+VIEW = "cases.view"
+
+
+def can_view(user) -> bool:
+    return scope_of(user).can(VIEW)
+
+
+def _scope(user) -> Scope | None:
+    scope = scope_of(user)
+    return None if scope.everything else scope
+
+
+def area_or_404(user, area_id: int | None) -> Area | None:
+    """The area a caller asked for, if it lies in their scope (else Http404)."""
+    if area_id in (None, "", 0):
+        return None
+    area = Area.objects.filter(pk=area_id).first()
+    if area is None:
+        raise Http404
+    scope = scope_of(user)
+    if not scope.everything and not any(
+        area.path.startswith(p) for p in scope.capability_role_paths.get(VIEW, ())
+    ):
+        raise Http404
+    return area
+
+
+def area_choices(user):
+    """The streets and communities a caller may narrow a scorecard to."""
+    qs = Area.objects.filter(level__in=[Level.DISTRICT, Level.STREET, Level.COMMUNITY])
+    scope = scope_of(user)
+    if not scope.everything:
+        paths = scope.capability_role_paths.get(VIEW, ())
+        if not paths:
+            return qs.none()
+        from django.db.models import Q
+
+        q = Q(pk__in=[])
+        for p in paths:
+            q |= Q(path__startswith=p)
+        qs = qs.filter(q)
+    return qs.order_by("path")
+
+
+def compute_for(
+    user, preset: ScorecardPreset, per: Period, subject: str, area: Area | None = None
+) -> dict:
+    """The live scorecard as `user` may see it."""
+    if not can_view(user):
+        raise Http404
+    return scorecards.compute(
+        preset.definition,
+        per,
+        subject,
+        scope=_scope(user),
+        area_path=area.path if area else None,
+    )
+
+
+def published_for(user):
+    """Published scorecards the caller may read (computed for their area or inside it)."""
+    return Scorecard.objects.visible_to(user).select_related("preset", "published_by")
+
+
+def parts(metric_or_measure: str) -> tuple[tuple[str, ...], str]:
+    """(numerator measures, denominator measure) of a metric, or ((measure,), measure)."""
+    if metric_or_measure in METRIC_PARTS:
+        return METRIC_PARTS[metric_or_measure]
+    if metric_or_measure in MEASURES:
+        return (metric_or_measure,), metric_or_measure
+    raise Http404
+
+
+def explain(
+    user,
+    metric: str,
+    part: str,
+    *,
+    start: dt.date,
+    end: dt.date,
+    subject: str,
+    subject_id: int | None = None,
+    area: Area | None = None,
+):
+    """The cases behind one figure: the numerator (`part="numerator"`) or the denominator of
+    `metric` for one unit or area in the period, as a queryset of cases the caller may see."""
+    if not can_view(user):
+        raise Http404
+    numerator, denominator = parts(metric)
+    measures = numerator if part == "numerator" else (denominator,)
+    scope = _scope(user)
+    area_path = area.path if area else None
+    unit_id = None
+    role = Role.LEAD
+    if subject_id:
+        if subject == "unit":
+            unit_id = int(subject_id)
+        elif subject == "unit_co":
+            unit_id, role = int(subject_id), Role.CO
+        else:
+            target = Area.objects.filter(pk=subject_id).first()
+            if target is None:
+                raise Http404
+            if area_path and not target.path.startswith(area_path):
+                raise Http404
+            area_path = target.path
+    ids = None
+    for measure in measures:
+        qs = rollups.case_ids(
+            measure,
+            start=start,
+            end=end,
+            scope=scope,
+            unit_id=unit_id,
+            role=role,
+            area_path=area_path,
+        )
+        ids = qs if ids is None else ids.union(qs)
+    return (
+        Case.objects.visible_to(user)
+        .filter(pk__in=list(ids))
+        .select_related("lead_unit", "category")
+    )
