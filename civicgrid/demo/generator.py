@@ -163,10 +163,30 @@ def load_demo(options: DemoOptions, *, log: Callable[[str], None] | None = None)
 def _request_loop(district, streets, options: DemoOptions, password: str, log) -> None:
     """Categories, units, the dispatch catalogue, time limits and the case history."""
     demo_cases.load_case_config(district, streets, log=log)
+    _open311_partner(district, log)
     if options.cases:
         demo_cases.load_case_history(
             district, seed=options.seed, password=password, count=options.cases, log=log
         )
+
+
+# The demo's Open311 partner system: its key is known so `demo_logins` can print it.
+DEMO_PARTNER_NAME = "演示合作系统"
+DEMO_PARTNER_KEY = "o311_demo-civicgrid-partner-key"
+
+
+def _open311_partner(district: Area, log) -> None:
+    from civicgrid.accounts.models import PartnerSystem
+    from civicgrid.open311 import partners
+
+    if not PartnerSystem.objects.filter(name=DEMO_PARTNER_NAME).exists():
+        partners.register_partner(
+            name=DEMO_PARTNER_NAME,
+            jurisdiction=district,
+            rate_limit_per_minute=120,
+            key=DEMO_PARTNER_KEY,
+        )
+        log(f"Open311 partner system {DEMO_PARTNER_NAME} over {district.name}.")
 
 
 def district_counts(district: Area) -> dict[str, int]:

@@ -72,6 +72,20 @@ class Command(BaseCommand):
             if n == 0:
                 self.stdout.write("  " + "  ".join("-" * w for w in widths))
         self.stdout.write(f"Every login uses the password {logins['password']!r}.")
+        self._open311_key(logins["url"])
+
+    def _open311_key(self, url: str) -> None:
+        from civicgrid.accounts.models import PartnerSystem
+        from civicgrid.demo.generator import DEMO_PARTNER_KEY, DEMO_PARTNER_NAME
+
+        partner = PartnerSystem.objects.filter(
+            name=DEMO_PARTNER_NAME, key_hash=PartnerSystem.hash_key(DEMO_PARTNER_KEY)
+        ).first()
+        if partner is not None:
+            self.stdout.write(
+                f"Open311 partner system {partner.name}: api_key={DEMO_PARTNER_KEY} "
+                f"({url.rstrip('/')}/open311/v2/services.json, docs/open311.md)."
+            )
 
     @staticmethod
     def _scope(user: User, assignment) -> str:
