@@ -67,6 +67,17 @@ try:
     DUPLICATE_SCORER = env_str(
         "CIVICGRID_DUPLICATE_SCORER", "civicgrid.cases.duplicates.weighted_score"
     )
+    # The default scorer (docs/duplicates.md): text similarity of character n-grams, scaled by
+    # floor + (1 - floor) x the weighted place/time/category agreement; at or above the
+    # threshold a candidate is a likely duplicate. Chosen on real repeats (bench/duplicates.py).
+    DUPLICATE_THRESHOLD = env_float("CIVICGRID_DUPLICATE_THRESHOLD", 0.55, minimum=0)
+    DUPLICATE_TEXT_FLOOR = env_float("CIVICGRID_DUPLICATE_TEXT_FLOOR", 0.75, minimum=0)
+    DUPLICATE_NGRAM = env_int("CIVICGRID_DUPLICATE_NGRAM", 3, minimum=1)
+    DUPLICATE_WEIGHTS = {
+        "distance": env_float("CIVICGRID_DUPLICATE_WEIGHT_DISTANCE", 0.5, minimum=0),
+        "time": env_float("CIVICGRID_DUPLICATE_WEIGHT_TIME", 0.3, minimum=0),
+        "category": env_float("CIVICGRID_DUPLICATE_WEIGHT_CATEGORY", 0.2, minimum=0),
+    }
     MAP_TILE_URL = env_str("CIVICGRID_MAP_TILE_URL", "")
     MAP_TILE_ATTRIBUTION = env_str("CIVICGRID_MAP_TILE_ATTRIBUTION", "")
     # 重办: an unsolved or dissatisfied callback sends a case back to its unit this many times

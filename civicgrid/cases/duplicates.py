@@ -3,14 +3,24 @@ text.
 
 Candidates are open cases within `DUPLICATE_RADIUS_M` metres and `DUPLICATE_WINDOW_DAYS` days.
 The database narrows them with a bounding box on the indexed (lat, lon) columns and the
-received time; the exact distance is computed here. Each candidate is scored by the scorer the
-setting `DUPLICATE_SCORER` names (a dotted path; `weighted_score` by default): a later issue
-plugs a learned scorer in there without touching intake. Scores are in [0, 1], best first.
+received time, fetching only the columns scoring needs; the exact distance is computed here and
+the texts of the survivors are compared as character n-gram sets (Jaccard). Only the best
+`limit` cases are loaded as model objects.
+
+Each candidate is scored by the scorer the setting `DUPLICATE_SCORER` names (a dotted path;
+`weighted_score` by default), so a learned scorer can replace it without touching intake.
+Scores are in [0, 1], best first; a score at or above `DUPLICATE_THRESHOLD` marks a likely
+duplicate. Every number the default scorer uses (weights, floor, threshold, n-gram size) is a
+setting; the defaults below were chosen on the real repeats in the provincial message board
+data (`bench/duplicates.py`, method in docs/duplicates.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,13 +35,22 @@ from civicgrid.core import clock
 DEFAULT_RADIUS_M = 200.0
 DEFAULT_WINDOW_DAYS = 7
 DEFAULT_SCORER = "civicgrid.cases.duplicates.weighted_score"
-# How many open cases the bounding box may bring back before the nearest are kept: a busy
-# corner of a big city must not turn one intake into thousands of text comparisons.
+DEFAULT_THRESHOLD = 0.55
+DEFAULT_NGRAM = 3
+# How much place, time and category can lower the text's verdict: the score is
+# text x (floor + (1 - floor) x context), so context alone never makes a duplicate.
+DEFAULT_TEXT_FLOOR = 0.75
+# Weights of the context signals (each in [0, 1]); they add up to 1.
+DEFAULT_WEIGHTS = {"distance": 0.5, "time": 0.3, "category": 0.2}
+# How many open cases the bounding box may bring back before scoring: a busy corner of a big
+# city must not turn one intake into thousands of text comparisons. The newest are kept.
 MAX_SCANNED = 500
-# Weights of the default scorer; they add up to 1 so the score stays in [0, 1].
-WEIGHTS = {"distance": 0.3, "time": 0.15, "text": 0.4, "category": 0.15}
 # Below this text similarity the reason is not worth showing.
 TEXT_REASON_MIN = 0.2
+# Shingle sets of recently compared cases, keyed by (case id, text): the same open cases come
+# back check after check in a busy area, and the text is part of the key, so an edited case
+# is never compared on its old words.
+SHINGLE_CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -53,61 +72,135 @@ class Candidate:
     score: float
     distance_m: float
     reasons: list[str] = field(default_factory=list)
+    likely: bool = False  # score at or above DUPLICATE_THRESHOLD
 
 
 Scorer = Callable[[Features], float]
 
+# Phone numbers, whole or masked (138****5678, 0731-8888****): the same message repeated may
+# carry the number masked differently, and a number says nothing about the request itself.
+PHONE = re.compile(
+    r"(?:\+?86[- ]?)?1[3-9]\d[\d*]{4}[\d*]{4}(?!\d)"
+    r"|(?<!\d)0\d{2,3}-?[\d*]{7,8}(?!\d)"
+    r"|\d{2,4}\*{3,}\d{2,4}"
+)
+# Everything that is not a letter or a digit: punctuation (full- and half-width), white space
+# including U+3000 and the scraped \n\t runs.
+NOT_WORD = re.compile(r"[\W_]+")
 
-def bigrams(text: str) -> set[str]:
-    """Character bigrams of `text` without white space (Chinese has no word breaks)."""
-    chars = "".join((text or "").lower().split())
-    if len(chars) < 2:
-        return {chars} if chars else set()
-    return {chars[i : i + 2] for i in range(len(chars) - 1)}
+
+def normalise(text: str) -> str:
+    """The text as compared: full-width folded to half-width (NFKC), lower case, phone numbers
+    dropped, punctuation and white space removed (Chinese has no word breaks to keep)."""
+    folded = unicodedata.normalize("NFKC", text or "").lower()
+    return NOT_WORD.sub("", PHONE.sub("", folded))
 
 
-def text_similarity(a: str, b: str) -> float:
-    """Jaccard similarity of the character bigrams of two texts (0 to 1)."""
-    left, right = bigrams(a), bigrams(b)
+def shingles(text: str, n: int | None = None) -> frozenset[str]:
+    """The character n-grams of the normalised text (the whole text when shorter than n)."""
+    n = n or ngram_size()
+    chars = normalise(text)
+    if len(chars) <= n:
+        return frozenset([chars]) if chars else frozenset()
+    return frozenset(chars[i : i + n] for i in range(len(chars) - n + 1))
+
+
+def jaccard(left: frozenset[str], right: frozenset[str]) -> float:
     if not left or not right:
         return 0.0
-    return len(left & right) / len(left | right)
+    shared = len(left & right)
+    return shared / (len(left) + len(right) - shared)
 
 
-def weighted_score(f: Features) -> float:
-    """Closer, newer, more similar and same-category candidates score higher (0 to 1)."""
+def text_similarity(a: str, b: str, n: int | None = None) -> float:
+    """Jaccard similarity of the character n-gram sets of two normalised texts (0 to 1)."""
+    return jaccard(shingles(a, n), shingles(b, n))
+
+
+def ngram_size() -> int:
+    return int(getattr(settings, "DUPLICATE_NGRAM", DEFAULT_NGRAM))
+
+
+def threshold() -> float:
+    return float(getattr(settings, "DUPLICATE_THRESHOLD", DEFAULT_THRESHOLD))
+
+
+def weights() -> dict[str, float]:
+    return {**DEFAULT_WEIGHTS, **getattr(settings, "DUPLICATE_WEIGHTS", {})}
+
+
+def context(f: Features) -> float:
+    """Place, time and category agreement in [0, 1]: 1 for the same spot, just now, same
+    category; 0 at the edge of the radius, at the end of the window, in another category."""
+    w = weights()
     near = max(0.0, 1.0 - f.distance_m / f.radius_m) if f.radius_m else 0.0
     recent = max(0.0, 1.0 - f.age / f.window) if f.window else 0.0
     category = 1.0 if f.same_category else 0.5 if f.related_category else 0.0
-    return (
-        WEIGHTS["distance"] * near
-        + WEIGHTS["time"] * recent
-        + WEIGHTS["text"] * f.text_similarity
-        + WEIGHTS["category"] * category
-    )
+    total = w["distance"] + w["time"] + w["category"]
+    if total <= 0:
+        return 0.0
+    return (w["distance"] * near + w["time"] * recent + w["category"] * category) / total
+
+
+def weighted_score(f: Features) -> float:
+    """Similar text decides; a closer, newer, same-category candidate keeps more of it (0 to 1).
+
+    The text similarity is scaled by floor + (1 - floor) x context: a repeat next door an hour
+    later keeps all of it, one at the edge of the radius at the end of the window in another
+    category keeps `floor` of it. Neighbours with unrelated text stay near 0, however close."""
+    floor = float(getattr(settings, "DUPLICATE_TEXT_FLOOR", DEFAULT_TEXT_FLOOR))
+    return f.text_similarity * (floor + (1.0 - floor) * context(f))
 
 
 def scorer() -> Scorer:
     return import_string(getattr(settings, "DUPLICATE_SCORER", DEFAULT_SCORER))
 
 
-def _reasons(f: Features) -> list[str]:
+def _reasons(f: Features, likely: bool) -> list[str]:
     reasons = []
-    if f.same_category:
-        reasons.append(_("same category"))
-    elif f.related_category:
-        reasons.append(_("related category"))
-    reasons.append(_("%(metres)d m away") % {"metres": round(f.distance_m)})
+    if likely:
+        reasons.append(_("likely duplicate"))
     if f.text_similarity >= TEXT_REASON_MIN:
         reasons.append(
             _("text %(percent)d%% similar") % {"percent": round(100 * f.text_similarity)}
         )
+    reasons.append(_("%(metres)d m away") % {"metres": round(f.distance_m)})
     hours = f.age.total_seconds() / 3600
-    if hours < 24:
-        reasons.append(_("%(hours)d h ago") % {"hours": max(0, round(hours))})
+    if hours < 48:
+        reasons.append(_("%(hours)d h apart") % {"hours": max(0, round(hours))})
     else:
-        reasons.append(_("%(days)d days ago") % {"days": round(hours / 24)})
+        reasons.append(_("%(days)d days apart") % {"days": round(hours / 24)})
+    if f.same_category:
+        reasons.append(_("same category"))
+    elif f.related_category:
+        reasons.append(_("related category"))
     return reasons
+
+
+class ShingleCache:
+    """A bounded LRU of shingle sets keyed by (case id, text, n)."""
+
+    def __init__(self, size: int = SHINGLE_CACHE_SIZE):
+        self.size = size
+        self.entries: OrderedDict[tuple[int, str, int], frozenset[str]] = OrderedDict()
+
+    def get(self, pk: int, text: str, n: int) -> frozenset[str]:
+        key = (pk, text, n)
+        found = self.entries.get(key)
+        if found is not None:
+            self.entries.move_to_end(key)
+            return found
+        found = shingles(text, n)
+        self.entries[key] = found
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return found
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+_cache = ShingleCache()
 
 
 def find_candidates(
@@ -118,15 +211,20 @@ def find_candidates(
     category: Category | None = None,
     exclude: Case | int | None = None,
     now: dt.datetime | None = None,
+    received_at: dt.datetime | None = None,
     limit: int = 10,
 ) -> list[Candidate]:
     """Open cases that may be the same request, best first (at most `limit`).
 
+    The window runs back from `now`; the time between two requests is measured from
+    `received_at` (when the request being checked came in; `now` by default), so a case looked
+    at days later is still compared with its neighbours by how far apart they came in.
     Without a point there is nothing to compare places with, and the answer is empty.
     """
     if lat is None or lon is None:
         return []
     now = now or clock.now()
+    received_at = received_at or now
     radius = float(getattr(settings, "DUPLICATE_RADIUS_M", DEFAULT_RADIUS_M))
     window = dt.timedelta(days=getattr(settings, "DUPLICATE_WINDOW_DAYS", DEFAULT_WINDOW_DAYS))
     dlat = radius / METRES_PER_DEGREE_LAT
@@ -141,34 +239,50 @@ def find_candidates(
             received_at__gte=now - window,
             received_at__lte=now,
         )
-        .select_related("category")
         .order_by("-received_at")
     )
     if exclude is not None:
         rows = rows.exclude(pk=getattr(exclude, "pk", exclude))
+    rows = rows.values_list(
+        "pk",
+        "lat",
+        "lon",
+        "received_at",
+        "category_id",
+        "category__parent_id",
+        "title",
+        "description",
+    )[:MAX_SCANNED]
+
     score = scorer()
+    likely_at = threshold()
+    n = ngram_size()
+    mine = shingles(text, n)
     parent_id = category.parent_id if category is not None else None
-    found: list[Candidate] = []
-    for case in rows[:MAX_SCANNED]:
-        distance = haversine_m(lat, lon, case.lat, case.lon)
+    scored: list[tuple[float, float, int, Features]] = []
+    for pk, c_lat, c_lon, c_received_at, category_id, c_parent_id, title, description in rows:
+        distance = haversine_m(lat, lon, c_lat, c_lon)
         if distance > radius:
             continue
-        same = category is not None and case.category_id == category.pk
-        related = (
-            not same
-            and parent_id is not None
-            and case.category is not None
-            and case.category.parent_id == parent_id
-        )
+        same = category is not None and category_id == category.pk
+        related = not same and parent_id is not None and c_parent_id == parent_id
         features = Features(
             distance_m=distance,
             radius_m=radius,
-            age=max(now - case.received_at, dt.timedelta(0)),
+            age=abs(received_at - c_received_at),
             window=window,
-            text_similarity=text_similarity(text, f"{case.title} {case.description}"),
+            text_similarity=jaccard(mine, _cache.get(pk, f"{title} {description}", n)),
             same_category=same,
             related_category=related,
         )
-        found.append(Candidate(case, round(score(features), 4), distance, _reasons(features)))
-    found.sort(key=lambda c: (-c.score, c.distance_m))
-    return found[:limit]
+        scored.append((round(score(features), 4), distance, pk, features))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    best = scored[:limit]
+    cases = Case.objects.select_related("category").in_bulk([pk for _s, _d, pk, _f in best])
+    found = []
+    for value, distance, pk, features in best:
+        if pk not in cases:  # deleted since the scan
+            continue
+        likely = value >= likely_at
+        found.append(Candidate(cases[pk], value, distance, _reasons(features, likely), likely))
+    return found
