@@ -355,6 +355,7 @@ def case_duplicates(request, case_id: int):
         text=f"{case.title} {case.description}",
         category=case.category,
         exclude=case,
+        received_at=case.received_at,
     )
     # Only cases the caller may see: a candidate must not reveal a hidden case.
     visible = set(
@@ -368,6 +369,7 @@ def case_duplicates(request, case_id: int):
             "score": c.score,
             "distance_m": round(c.distance_m, 1),
             "reasons": c.reasons,
+            "likely": c.likely,
         }
         for c in found
         if c.case.pk in visible

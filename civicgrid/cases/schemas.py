@@ -175,6 +175,7 @@ class DuplicateOut(Schema):
     score: float
     distance_m: float
     reasons: list[str]
+    likely: bool = Field(description="The score is at or above CIVICGRID_DUPLICATE_THRESHOLD.")
 
 
 # --- actions --------------------------------------------------------------------------------

@@ -288,3 +288,27 @@ def test_intake_shows_the_repeat_and_a_dispatcher_merges_it(client, town, person
     assert repeat not in [
         c.case for c in duplicates.find_candidates(lat=spot[0], lon=spot[1], text=LIGHTS)
     ]
+
+
+def test_the_api_flags_the_likely_duplicate_and_hides_what_the_caller_cannot_see(
+    client, town, personas, spot
+):
+    first = near(town, spot, title="路灯不亮", description=LIGHTS)
+    near(town, spot, title="占道", description=PARKING)
+    hidden = near(town, spot, grid="B1-1", title="路灯不亮", description=LIGHTS)
+    hidden.lat, hidden.lon = spot
+    hidden.save(update_fields=["lat", "lon"])
+    repeat = near(
+        town,
+        spot,
+        title="路灯不亮",
+        description=LIGHTS_AGAIN,
+        received_at=clock.now() + dt.timedelta(hours=30),
+    )
+    client.force_login(personas["community_worker"])
+    body = client.get(f"/api/v1/cases/{repeat.pk}/duplicates").json()
+    assert [row["case"]["number"] for row in body][0] == first.number
+    assert hidden.number not in [row["case"]["number"] for row in body]
+    assert [row["likely"] for row in body] == [True, False]
+    # The time between them is measured from the repeat's own receipt, not from now.
+    assert "30 h apart" in body[0]["reasons"] or "相隔 30 小时" in body[0]["reasons"]

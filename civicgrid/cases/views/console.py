@@ -115,6 +115,7 @@ def duplicate_candidates(request: HttpRequest, pk: int) -> HttpResponse:
         text=f"{case.title} {case.description}",
         category=case.category,
         exclude=case,
+        received_at=case.received_at,
     )
     visible = set(
         Case.objects.visible_to(request.user)

@@ -151,6 +151,7 @@ def received(request: HttpRequest, pk: int) -> HttpResponse:
         text=f"{case.title} {case.description}",
         category=case.category,
         exclude=case,
+        received_at=case.received_at,
     )
     visible = set(
         Case.objects.visible_to(request.user)
