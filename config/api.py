@@ -21,6 +21,7 @@ from civicgrid.cases.api import public_router as cases_public_router  # noqa: E4
 from civicgrid.cases.api import router as cases_router  # noqa: E402
 from civicgrid.core.api import router as core_router  # noqa: E402
 from civicgrid.registry.api import router as registry_router  # noqa: E402
+from civicgrid.scoring.api import router as scoring_router  # noqa: E402
 
 api.add_router("/", core_router)
 api.add_router("/", accounts_router)
@@ -28,4 +29,5 @@ api.add_router("/", areas_router)
 api.add_router("/", registry_router)
 api.add_router("/", cases_router)
 api.add_router("/", cases_public_router)
+api.add_router("/", scoring_router)
 install_case_errors(api)

@@ -87,6 +87,9 @@ try:
     # `refresh_rollups` does), and how many event ids a refresh looks back below its watermark.
     ROLLUPS_LIVE = env_bool("CIVICGRID_ROLLUPS_LIVE", True)
     ROLLUP_EVENT_WINDOW = env_int("CIVICGRID_ROLLUP_EVENT_WINDOW", 1000, minimum=0)
+    # Scorecard colours: a rate at or above GOOD is green, at or above FAIR amber, else red.
+    SCORING_RATE_GOOD = env_float("CIVICGRID_SCORING_RATE_GOOD", 0.9, minimum=0)
+    SCORING_RATE_FAIR = env_float("CIVICGRID_SCORING_RATE_FAIR", 0.8, minimum=0)
     # Case clocks: where working-day counting starts for a case received on a day off.
     OFFICE_OPENS = env_time("CIVICGRID_OFFICE_OPENS", "09:00")
     # Notifications: in-app always works; email uses Django's mail settings, SMS posts to the
@@ -100,6 +103,18 @@ try:
         raise ConfigError("CIVICGRID_NOTIFY_CHANNELS has webhook: set CIVICGRID_WEBHOOK_URL.")
     NOTIFY_MAX_ATTEMPTS = env_int("CIVICGRID_NOTIFY_MAX_ATTEMPTS", 5, minimum=1)
     NOTIFY_TIMEOUT_SECONDS = env_float("CIVICGRID_NOTIFY_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+    # Hotspots (insights/hotspots.py): a category x area's week is a rise when it has at least
+    # MIN_COUNT cases and a Poisson tail below ALPHA against the mean of its previous
+    # BASELINE_WEEKS weeks; clusters are DBSCAN groups of CLUSTER_MIN_CASES cases of one category
+    # within CLUSTER_RADIUS_M over the last WINDOW_DAYS; a phone or address with REPEAT_MIN
+    # cases in the window is a repeat caller or address.
+    HOTSPOT_BASELINE_WEEKS = env_int("CIVICGRID_HOTSPOT_BASELINE_WEEKS", 8, minimum=1)
+    HOTSPOT_MIN_COUNT = env_int("CIVICGRID_HOTSPOT_MIN_COUNT", 5, minimum=1)
+    HOTSPOT_ALPHA = env_float("CIVICGRID_HOTSPOT_ALPHA", 0.01, minimum=0)
+    HOTSPOT_CLUSTER_RADIUS_M = env_float("CIVICGRID_HOTSPOT_CLUSTER_RADIUS_M", 150.0, minimum=1)
+    HOTSPOT_CLUSTER_MIN_CASES = env_int("CIVICGRID_HOTSPOT_CLUSTER_MIN_CASES", 4, minimum=2)
+    HOTSPOT_WINDOW_DAYS = env_int("CIVICGRID_HOTSPOT_WINDOW_DAYS", 28, minimum=1)
+    HOTSPOT_REPEAT_MIN = env_int("CIVICGRID_HOTSPOT_REPEAT_MIN", 3, minimum=2)
 except ConfigError as exc:
     sys.stderr.write(f"CivicGrid configuration error: {exc}\n")
     raise
@@ -126,6 +141,7 @@ INSTALLED_APPS = [
     "civicgrid.areas",
     "civicgrid.registry",
     "civicgrid.cases",
+    "civicgrid.insights",
     "civicgrid.open311",
     "civicgrid.scoring",
 ]

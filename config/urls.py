@@ -14,6 +14,7 @@ urlpatterns = [
     path("registry/", include("civicgrid.registry.urls")),
     path("cases/config/", include("civicgrid.cases.config_urls")),
     path("cases/", include("civicgrid.cases.urls")),
+    path("scoring/", include("civicgrid.scoring.urls")),
     path("public/", include((cases_urls.public_urlpatterns, "public"))),
     path("open311/v2/", include("civicgrid.open311.urls")),
 ]

@@ -222,7 +222,7 @@ class ScorecardPreset(models.Model):
 
 
 class ScorecardQuerySet(models.QuerySet):
-    def visible_to(self, user):
+    def visible_to(self, user, capability: str | None = None):
         """Published scorecards computed inside the caller's scope (cases.view): a street sees
         the ones published for its street (or below), not a neighbour's or the district's."""
         from civicgrid.core.scoping import scope_of

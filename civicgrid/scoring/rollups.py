@@ -483,7 +483,7 @@ def totals(**filters) -> dict:
 
 
 def case_ids(
-    measure: str,
+    measures: str | Sequence[str],
     *,
     start: dt.date | None = None,
     end: dt.date | None = None,
@@ -495,10 +495,14 @@ def case_ids(
     channels: Iterable[str] | None = None,
     kinds: Iterable[str] | None = None,
 ):
-    """A queryset of the ids of the cases counted in `measure` under these filters (the
-    explanation of a figure: its numerator's or denominator's cases)."""
-    if measure not in MEASURES:
-        raise ValueError(f"unknown measure {measure!r}")
+    """A queryset of the ids of the cases counted in any of `measures` under these filters
+    (the explanation of a figure: its numerator's or denominator's cases). Usable as a
+    subquery: `Case.objects.filter(pk__in=case_ids(...))`."""
+    if isinstance(measures, str):
+        measures = (measures,)
+    for measure in measures:
+        if measure not in MEASURES:
+            raise ValueError(f"unknown measure {measure!r}")
     q = _filter_q(
         start=start,
         end=end,
@@ -522,24 +526,27 @@ def case_ids(
                 )
             )
         qs = qs.filter(visible)
+    any_of = Q(pk__in=[])
     if role == Role.CO:
         co = CoHandlerFacts.objects.all()
         if unit_id is not None:
             co = co.filter(unit_id=unit_id)
         qs = qs.filter(case_id__in=co.values("case_id"))
-        if measure in {"responded_on_time", "co_replied"}:
-            qs = qs.filter(case_id__in=co.filter(replied=True).values("case_id"), scored__gt=0)
-        elif measure == "response_due":
-            qs = qs.filter(scored__gt=0)
-        elif measure in {"returned", "returns", "returns_unjustified"}:
-            qs = qs.none()
-        else:
-            qs = qs.filter(**{f"{measure}__gt": 0})
+        replied = co.filter(replied=True).values("case_id")
+        for measure in measures:
+            # A co row's response is its reply; returns are the lead unit's, never a co row's.
+            if measure in {"responded_on_time", "co_replied"}:
+                any_of |= Q(case_id__in=replied, scored__gt=0)
+            elif measure == "response_due":
+                any_of |= Q(scored__gt=0)
+            elif measure not in {"returned", "returns", "returns_unjustified"}:
+                any_of |= Q(**{f"{measure}__gt": 0})
     else:
         if unit_id is not None:
             qs = qs.filter(unit_id=unit_id)
-        qs = qs.filter(**{f"{measure}__gt": 0})
-    return qs.values_list("case_id", flat=True)
+        for measure in measures:
+            any_of |= Q(**{f"{measure}__gt": 0})
+    return qs.filter(any_of).values_list("case_id", flat=True)
 
 
 def last_refresh() -> dict:

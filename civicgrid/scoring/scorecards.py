@@ -372,6 +372,7 @@ def compute(
     }
     return {
         "subject": subject,
+        "components": [c["metric"] for c in definition["components"]],
         "period": per.as_dict(),
         "previous_period": per.previous().as_dict(),
         "rows": rows,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Q
 from django.http import Http404
 
 from civicgrid.areas.choices import Level
@@ -54,8 +55,6 @@ def area_choices(user):
         paths = scope.capability_role_paths.get(VIEW, ())
         if not paths:
             return qs.none()
-        from django.db.models import Q
-
         q = Q(pk__in=[])
         for p in paths:
             q |= Q(path__startswith=p)
@@ -125,20 +124,28 @@ def explain(
             if area_path and not target.path.startswith(area_path):
                 raise Http404
             area_path = target.path
-    ids = None
-    for measure in measures:
-        qs = rollups.case_ids(
-            measure,
-            start=start,
-            end=end,
-            scope=scope,
-            unit_id=unit_id,
-            role=role,
-            area_path=area_path,
-        )
-        ids = qs if ids is None else ids.union(qs)
-    return (
-        Case.objects.visible_to(user)
-        .filter(pk__in=list(ids))
-        .select_related("lead_unit", "category")
-    )
+    common = {"start": start, "end": end, "scope": scope, "area_path": area_path}
+    visible = Case.objects.visible_to(user).select_related("lead_unit", "category", "grid")
+    if subject == "unit" and unit_id is not None:
+        # A unit's figure counts its lead cases and, at their weight, its co-handled ones.
+        lead = rollups.case_ids(measures, unit_id=unit_id, role=Role.LEAD, **common)
+        co = rollups.case_ids(measures, unit_id=unit_id, role=Role.CO, **common)
+        return visible.filter(Q(pk__in=lead) | Q(pk__in=co))
+    ids = rollups.case_ids(measures, unit_id=unit_id, role=role, **common)
+    return visible.filter(pk__in=ids)
+
+
+def card_of(scorecard: Scorecard) -> dict:
+    """A published scorecard in the shape of `scorecards.compute`'s result."""
+    summary = scorecard.summary or {}
+    per = Period(scorecard.period_kind, scorecard.period_start, scorecard.period_end)
+    return {
+        "subject": scorecard.subject,
+        "components": [c["metric"] for c in scorecard.definition["components"]],
+        "period": per.as_dict(),
+        "previous_period": summary.get("previous_period"),
+        "rows": scorecard.rows,
+        "red": summary.get("red", []),
+        "black": summary.get("black", []),
+        "overall": summary.get("overall", {}),
+    }
