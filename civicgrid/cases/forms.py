@@ -282,6 +282,15 @@ class QueueFilterForm(forms.Form):
         label=_("Channel"), required=False, choices=[("", _("All channels")), *Channel.choices]
     )
     due = forms.ChoiceField(label=_("Deadline"), required=False, choices=DUE_CHOICES)
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("All kinds")), *Kind.choices]
+    )
+    received_from = forms.DateField(
+        label=_("Received from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    received_to = forms.DateField(
+        label=_("Received to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -294,7 +303,10 @@ class QueueFilterForm(forms.Form):
             empty_label=_("All my areas"),
         )
         self.fields["area"] = area
-        self.order_fields(["q", "state", "area", "unit", "category", "channel", "due"])
+        self.order_fields(
+            ["q", "state", "area", "unit", "category", "channel", "kind", "due"]
+            + ["received_from", "received_to"]
+        )
 
     def filters(self) -> dict:
         """Keyword arguments for selectors.case_queue (empty choices mean no filter, except the
@@ -303,6 +315,7 @@ class QueueFilterForm(forms.Form):
         filters = {
             key: data.get(key) or None
             for key in ("state", "area", "unit", "category", "channel", "due", "q")
+            + ("kind", "received_from", "received_to")
         }
         filters["state"] = filters["state"] or OPEN_CASES
         return filters

@@ -7,10 +7,12 @@ board and tracking read no scope but show no personal data.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.areas.models import Area
@@ -55,11 +57,15 @@ def case_queue(
     channel: str | None = None,
     due: str | None = None,
     q: str | None = None,
+    kind: str | None = None,
+    received_from: dt.date | None = None,
+    received_to: dt.date | None = None,
 ) -> QuerySet[Case]:
     """The cases `user` sees, narrowed by the filters, newest first.
 
     `state` is one state, `OPEN_CASES` (the states of workflow.OPEN_STATES) or `ALL_STATES`
-    (the same as None: no state filter)."""
+    (the same as None: no state filter). `received_from` / `received_to` are local dates, both
+    included (the days the rollups count a case on)."""
     cases = Case.objects.visible_to(user).select_related("category", "lead_unit", "grid")
     if state == OPEN_CASES:
         cases = cases.open()
@@ -75,6 +81,12 @@ def case_queue(
         cases = cases.filter(channel=channel)
     if due:
         cases = cases.filter(deadline_status=DUE_FILTERS[due]).open()
+    if kind:
+        cases = cases.filter(kind=kind)
+    if received_from:
+        cases = cases.filter(received_at__gte=_local_midnight(received_from))
+    if received_to:
+        cases = cases.filter(received_at__lt=_local_midnight(received_to + dt.timedelta(days=1)))
     if q:
         text = q.strip()
         cases = cases.filter(
@@ -84,6 +96,10 @@ def case_queue(
             | Q(address__icontains=text)
         )
     return cases.order_by("-received_at", "-id")
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 
 def home_case_counts(user) -> dict:
