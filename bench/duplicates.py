@@ -1,0 +1,435 @@
+"""Benchmark: duplicate detection on real repeats, and the time per check over 1,000,000 cases.
+
+    .venv/bin/python bench/duplicates.py                   # quality + 1,000,000 open cases
+    .venv/bin/python bench/duplicates.py --cases 100000    # quicker
+    .venv/bin/python bench/duplicates.py --cases 0         # quality only
+    .venv/bin/python bench/duplicates.py --show 10         # also print 10 errors each way
+
+Quality: the 7,142 citizen messages of attachments 3 and 4 (../shared/data/gov_messages)
+contain real repeats. Labels come from rules that are not the scorer (docs/duplicates.md):
+
+    A. the same normalised detail (留言详情), whoever posted it;
+    B. the same second (留言时间) and the same normalised subject (the same message copied into
+       both releases under two user ids);
+    C. the same user (留言用户) and a detail that difflib's SequenceMatcher ratio puts at 0.8
+       or more (a repost with a few words changed);
+    D. any two users and a detail ratio of 0.9 or more (near-identical copies);
+    then the transitive closure (a repeat of a repeat is a repeat). Pairs from the same user
+    with the same subject but a different detail (ratio below 0.8), and pairs of different
+    users with a detail ratio between 0.8 and 0.9, are follow-ups or grey: left out of both
+    sides. Every other pair is a negative.
+
+The rules look only at the detail text, the user and the second of posting; the scorer looks
+at the subject and detail together as character n-gram sets, with the time between them. Intake
+only ever compares cases received within the window (7 days), so the pairs evaluated are every
+pair of messages posted within the window of each other (about 540,000); labelled pairs further
+apart are counted and reported, not scored. The messages have no coordinates and no category,
+so each pair is scored twice: as if at the same spot in the same category (the hardest case
+for precision: every neighbour of the last week is a candidate) and as if at the edge of the
+radius in another category (the hardest for recall). Both must meet the target.
+
+Speed: a throwaway SQLite under var/bench holds --cases open cases (texts drawn from the same
+messages, up to 300 characters of detail; half of them in 200 hot spots of 300 m, the rest
+spread over 40 x 40 km; received over the last 30 days), and `find_candidates` (what the intake
+result page, the console and the API run) is timed at --checks points where cases are, with
+the shingle cache emptied before each check (cold) and then with it kept (warm).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import csv
+import datetime as dt
+import difflib
+import itertools
+import math
+import random
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    environment,
+    peak_rss_mb,
+    print_table,
+    setup_django,
+    timer,
+    write_results,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data" / "gov_messages"
+FILES = ("attachment3_messages_with_votes_4326.csv", "attachment4_messages_with_replies_2816.csv")
+PREFIX = "DUPB"
+THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9)
+CENTRE = (30.66, 104.06)
+
+
+def load_messages() -> list[dict]:
+    rows = []
+    for name in FILES:
+        with open(DATA / name, encoding="utf-8-sig", newline="") as fh:
+            for row in csv.DictReader(fh):
+                row["file"] = name[:11]
+                row["at"] = dt.datetime.strptime(row["留言时间"].strip()[:19], "%Y-%m-%d %H:%M:%S")
+                rows.append(row)
+    return rows
+
+
+def ratio(a: str, b: str, at_least: float) -> float:
+    """difflib's ratio, or 0 when its cheap upper bounds already fall short of `at_least`."""
+    if not a or not b or 2 * min(len(a), len(b)) / (len(a) + len(b)) < at_least:
+        return 0.0
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.quick_ratio() < at_least:
+        return 0.0
+    return matcher.ratio()
+
+
+def window_pairs(rows: list[dict], window: dt.timedelta) -> list[tuple[int, int]]:
+    """Every pair (i < j) of messages posted within `window` of each other."""
+    order = sorted(range(len(rows)), key=lambda i: rows[i]["at"])
+    times = [rows[i]["at"] for i in order]
+    pairs = []
+    for k, i in enumerate(order):
+        for m in range(bisect.bisect_left(times, rows[i]["at"] - window), k):
+            j = order[m]
+            pairs.append((min(i, j), max(i, j)))
+    return pairs
+
+
+def build_labels(rows: list[dict], pairs: list[tuple[int, int]]) -> tuple[set, set, dict]:
+    """(positive pairs, grey pairs, count per rule); see the module docstring."""
+    import unicodedata
+
+    from civicgrid.cases.duplicates import NOT_WORD
+
+    def norm(text: str) -> str:
+        return NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
+
+    detail = [norm(r["留言详情"]) for r in rows]
+    subject = [norm(r["留言主题"]) for r in rows]
+    rules: dict[str, set] = defaultdict(set)
+    grey: set = set()
+
+    def groups(key) -> list[list[int]]:
+        found = defaultdict(list)
+        for i in range(len(rows)):
+            found[key(i)].append(i)
+        return [v for k, v in found.items() if len(v) > 1 and k]
+
+    for group in groups(lambda i: detail[i]):
+        rules["A same detail"].update(itertools.combinations(sorted(group), 2))
+    for group in groups(lambda i: (rows[i]["留言时间"], subject[i]) if subject[i] else None):
+        rules["B same second + subject"].update(itertools.combinations(sorted(group), 2))
+    by_user = groups(lambda i: rows[i]["留言用户"])
+    for group in by_user:
+        for a, b in itertools.combinations(sorted(group), 2):
+            if ratio(detail[a], detail[b], 0.8) >= 0.8:
+                rules["C same user, detail ratio >= 0.8"].add((a, b))
+            elif subject[a] == subject[b]:
+                grey.add((a, b))
+    for a, b in pairs:
+        r = ratio(detail[a], detail[b], 0.8)
+        if r >= 0.9:
+            rules["D detail ratio >= 0.9"].add((a, b))
+        elif r >= 0.8 and rows[a]["留言用户"] != rows[b]["留言用户"]:
+            grey.add((a, b))
+
+    parent = list(range(len(rows)))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for rule in rules.values():
+        for a, b in rule:
+            parent[root(a)] = root(b)
+    components = defaultdict(list)
+    for i in range(len(rows)):
+        components[root(i)].append(i)
+    positive = set()
+    for members in components.values():
+        positive.update(itertools.combinations(sorted(members), 2))
+    counts = {name: len(found) for name, found in sorted(rules.items())}
+    counts["closure"] = len(positive)
+    return positive, grey - positive, counts
+
+
+def evaluate(args) -> dict:
+    from django.conf import settings
+
+    from civicgrid.cases import duplicates
+
+    rows = load_messages()
+    window = dt.timedelta(days=settings.DUPLICATE_WINDOW_DAYS)
+    radius = float(settings.DUPLICATE_RADIUS_M)
+    with timer() as label_time:
+        pairs = window_pairs(rows, window)
+        positive, grey, counts = build_labels(rows, pairs)
+    in_window = set(pairs)
+    scored_pairs = [p for p in pairs if p not in grey]
+    n = duplicates.ngram_size()
+    with timer() as score_time:
+        sets = [duplicates.shingles(f"{r['留言主题']} {r['留言详情']}", n) for r in rows]
+        score = duplicates.scorer()
+        results = {"near": [], "far": []}
+        for a, b in scored_pairs:
+            similarity = duplicates.jaccard(sets[a], sets[b])
+            age = abs(rows[a]["at"] - rows[b]["at"])
+            for condition, distance, same in (("near", 0.0, True), ("far", radius, False)):
+                features = duplicates.Features(
+                    distance_m=distance,
+                    radius_m=radius,
+                    age=age,
+                    window=window,
+                    text_similarity=similarity,
+                    same_category=same,
+                    related_category=False,
+                )
+                results[condition].append((score(features), (a, b) in positive))
+    total = sum(1 for p in scored_pairs if p in positive)
+
+    def pr(condition: str, at: float) -> tuple[float, float, int, int]:
+        tp = sum(1 for s, label in results[condition] if label and s >= at)
+        fp = sum(1 for s, label in results[condition] if not label and s >= at)
+        return (tp / (tp + fp) if tp + fp else 1.0), tp / total, tp, fp
+
+    chosen = duplicates.threshold()
+    table = []
+    for at in sorted({*THRESHOLDS, chosen}):
+        near, far = pr("near", at), pr("far", at)
+        mark = " <" if at == chosen else ""
+        table.append([f"{at:.2f}{mark}", near[0], near[1], near[3], far[0], far[1], far[3]])
+    print(
+        f"\n{len(rows):,} messages, {len(pairs):,} pairs posted within {window.days} days of "
+        f"each other; labels: {counts}; {total:,} duplicate pairs within the window, "
+        f"{len(positive - in_window):,} further apart (not comparable at intake), "
+        f"{len(grey):,} grey pairs left out; labels built in {label_time.seconds:.1f} s, "
+        f"scored in {score_time.seconds:.1f} s ({n}-grams)"
+    )
+    print_table(
+        ["threshold", "P near", "R near", "FP near", "P far", "R far", "FP far"],
+        table,
+        title="Precision and recall over thresholds (near: same spot and category; "
+        "far: edge of the radius, other category)",
+    )
+    near, far = pr("near", chosen), pr("far", chosen)
+    print(
+        f"at the threshold {chosen}: precision {near[0]:.3f} (near) / {far[0]:.3f} (far), "
+        f"recall {near[1]:.3f} (near) / {far[1]:.3f} (far); target P >= 0.95 at R >= 0.90"
+    )
+    if args.show:
+        similarity = {p: duplicates.jaccard(sets[p[0]], sets[p[1]]) for p in scored_pairs}
+        misses = [
+            p
+            for (s, label), p in zip(results["far"], scored_pairs, strict=True)
+            if label and s < chosen
+        ]
+        wrong = [
+            p
+            for (s, label), p in zip(results["near"], scored_pairs, strict=True)
+            if not label and s >= chosen
+        ]
+        for title, found in (("missed (far)", misses), ("false alarms (near)", wrong)):
+            print(f"\n{title}: {len(found)}")
+            for a, b in random.Random(1).sample(found, min(args.show, len(found))):
+                print(
+                    f"  text {similarity[(a, b)]:.2f}, "
+                    f"{abs(rows[a]['at'] - rows[b]['at']).total_seconds() / 3600:.0f} h apart, "
+                    f"users {rows[a]['留言用户']} / {rows[b]['留言用户']}"
+                )
+                for i in (a, b):
+                    text = duplicates.normalise(rows[i]["留言主题"] + rows[i]["留言详情"])
+                    print(f"    {text[:70]}")
+    return {
+        "messages": len(rows),
+        "pairs": len(pairs),
+        "labels": counts,
+        "positives_in_window": total,
+        "positives_beyond_window": len(positive - in_window),
+        "grey": len(grey),
+        "ngram": n,
+        "threshold": chosen,
+        "precision_near": round(near[0], 4),
+        "recall_near": round(near[1], 4),
+        "precision_far": round(far[0], 4),
+        "recall_far": round(far[1], 4),
+        "table": [[str(c) if i == 0 else c for i, c in enumerate(r)] for r in table],
+    }
+
+
+def build_cases(count: int, now: dt.datetime, seed: int) -> list[tuple[float, float, str]]:
+    """Insert `count` open cases with raw executemany; returns (lat, lon, text) of some."""
+    from django.db import connection, transaction
+
+    from civicgrid.areas.choices import Level
+    from civicgrid.areas.services import create_area
+    from civicgrid.cases.choices import Channel, DeadlineStatus, Kind, State, Urgency
+    from civicgrid.cases.models import Case
+
+    district = create_area(actor=None, name="基准区", level=Level.DISTRICT, code="510106DUPB")
+    messages = [
+        (r["留言主题"].strip()[:100], " ".join(r["留言详情"].split())[:300])
+        for r in load_messages()
+    ]
+    fields = [f for f in Case._meta.concrete_fields if f.attname != "id"]
+    columns = [f.column for f in fields]
+    fixed = {f.attname: f.get_default() for f in fields}
+    fixed.update(
+        channel=Channel.HOTLINE,
+        kind=Kind.REPORT,
+        area_path=district.path,
+        urgency=Urgency.NORMAL,
+        state=State.DISPATCHED,
+        deadline_status=DeadlineStatus.ON_TIME,
+        idempotency_key=None,
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    rng = random.Random(seed)
+    metres_lat = 111_320.0
+    metres_lon = 111_320.0 * math.cos(math.radians(CENTRE[0]))
+    spots = [(rng.uniform(-20_000, 20_000), rng.uniform(-20_000, 20_000)) for _ in range(200)]
+    sample = []
+
+    def rows():
+        for i in range(count):
+            if i % 2 == 0:
+                x, y = rng.choice(spots)
+                x, y = x + rng.gauss(0, 300), y + rng.gauss(0, 300)
+            else:
+                x, y = rng.uniform(-20_000, 20_000), rng.uniform(-20_000, 20_000)
+            lat, lon = CENTRE[0] + y / metres_lat, CENTRE[1] + x / metres_lon
+            title, description = rng.choice(messages)
+            received = now - dt.timedelta(seconds=rng.uniform(0, 30 * 86400))
+            if i % (count // 1000 or 1) == 0:
+                sample.append((lat, lon, f"{title} {description}"))
+            row = dict(fixed)
+            row.update(
+                number=f"{PREFIX}{i:09d}",
+                title=title,
+                description=description,
+                lat=lat,
+                lon=lon,
+                received_at=adapt(received),
+                dispatched_at=adapt(received),
+                clock_started_at=adapt(received),
+            )
+            yield [row[f.attname] for f in fields]
+
+    marks = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO cases_case ({', '.join(columns)}) VALUES ({marks})"
+    with transaction.atomic(), connection.cursor() as cursor:
+        batch = []
+        for row in rows():
+            batch.append(row)
+            if len(batch) == 20_000:
+                cursor.executemany(sql, batch)
+                batch.clear()
+        if batch:
+            cursor.executemany(sql, batch)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return sample
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def time_checks(args) -> dict:
+    from django.db import connection, reset_queries
+
+    from civicgrid.cases import duplicates
+    from civicgrid.core import clock
+
+    now = clock.now()
+    with timer() as build_time:
+        sample = build_cases(args.cases, now, args.seed)
+    rng = random.Random(args.seed + 1)
+    points = [rng.choice(sample) for _ in range(args.checks)]
+    # The text checked: the case's own text with a few words changed (a repeat) for half the
+    # checks, another message's text for the other half.
+    checks = []
+    for k, (lat, lon, text) in enumerate(points):
+        if k % 2:
+            text = rng.choice(sample)[2]
+        else:
+            text = text[5:] + "请尽快处理"
+        checks.append((lat + rng.gauss(0, 0.0002), lon + rng.gauss(0, 0.0002), text))
+
+    def run(cold: bool) -> tuple[list[float], list[int], int]:
+        times, scanned, likely = [], [], 0
+        for lat, lon, text in checks:
+            if cold:
+                duplicates._cache.clear()
+            with timer() as t:
+                found = duplicates.find_candidates(lat=lat, lon=lon, text=text, now=now)
+            times.append(t.seconds * 1000)
+            likely += sum(1 for c in found if c.likely)
+            scanned.append(len(found))
+        return times, scanned, likely
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM cases_case WHERE lat BETWEEN 30.6 AND 30.61 "
+            "AND lon BETWEEN 104.0 AND 104.01 AND received_at >= '2026-01-01'"
+        )
+        plan = " / ".join(str(r[-1]) for r in cursor.fetchall())
+    reset_queries()
+    run(cold=True)  # first touch of the database pages
+    cold, shown, likely = run(cold=True)
+    warm, _shown, _likely = run(cold=False)
+    rows = [
+        ["cold (cache emptied)", statistics.median(cold), percentile(cold, 99), max(cold)],
+        ["warm (cache kept)", statistics.median(warm), percentile(warm, 99), max(warm)],
+    ]
+    print_table(
+        ["check", "p50 ms", "p99 ms", "max ms"],
+        rows,
+        title=f"find_candidates over {args.cases:,} open cases ({args.checks} checks; "
+        f"built in {build_time.seconds:.0f} s)",
+    )
+    print(
+        f"candidates shown per check: mean {statistics.mean(shown):.1f}; likely duplicates "
+        f"flagged: {likely} (of {args.checks // 2 + args.checks % 2} checks that repeat a "
+        f"case); query plan: {plan}; peak memory {peak_rss_mb():.0f} MB"
+    )
+    return {
+        "cases": args.cases,
+        "checks": args.checks,
+        "build_seconds": round(build_time.seconds, 1),
+        "cold_p50_ms": round(statistics.median(cold), 2),
+        "cold_p99_ms": round(percentile(cold, 99), 2),
+        "warm_p50_ms": round(statistics.median(warm), 2),
+        "warm_p99_ms": round(percentile(warm, 99), 2),
+        "query_plan": plan,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--checks", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--show", type=int, default=0, help="print this many errors each way")
+    args = parser.parse_args()
+    setup_django("duplicates")
+    data = {"quality": evaluate(args)}
+    if args.cases:
+        data["speed"] = time_checks(args)
+    data["peak_rss_mb"] = round(peak_rss_mb())
+    data["environment"] = environment()
+    path = write_results("duplicates", data)
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
