@@ -6,7 +6,8 @@ builds the docs) and a CSV of messages (the `mine_topics` command). No database,
 The pipeline, all deterministic (fixed random_state):
 1. Text: title + body, scraped whitespace removed, segmented with jieba; stop words
    (data/stopwords.txt), one-character tokens, numbers and punctuation are dropped.
-2. Vectors: TF-IDF over words and word bigrams (sublinear tf, min_df 2, max_df 0.5, the 20,000 most frequent), reduced with
+2. Vectors: TF-IDF over words and word bigrams (sublinear tf, min_df 2, max_df 0.5 from 100 docs on, the 20,000 most
+   frequent), reduced with
    truncated SVD to at most 120 dimensions and L2-normalised (cosine geometry).
 3. Groups: MiniBatchKMeans with k = clamp(n / docs_per_group, 2, max_groups); a doc whose cosine
    similarity to its group's centre is below `min_similarity` is left out (noise), and groups
@@ -41,12 +42,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+SMALL_CORPUS = 100
 STOPWORDS_FILE = Path(__file__).resolve().parent / "data" / "stopwords.txt"
 _WHITESPACE = re.compile(r"\s+")
 # A token worth keeping: at least one CJK character or latin letter, not only digits/punctuation.
 _WORDLIKE = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 # Masked place codes (A7, A2, C10): they tie every message of a district together whatever it
 # is about, so they are left to the place words and kept out of the topic vectors.
+_CJK_WORD = re.compile(r"^[\u4e00-\u9fff]+$")
 _CODE = re.compile(r"^[A-Za-z]{1,2}\d{0,3}$")
 # Place words: administrative units, roads, estates and buildings (the message board masks
 # city and district names as A市, A1区; those stay, they still tell districts apart).
@@ -143,12 +146,20 @@ def tokens(text: str) -> list[str]:
 
 def place_words(text: str) -> list[str]:
     """Words of `text` that look like places (区, 路, 小区 ...)."""
-    # HMM on: it joins unknown names (丽发新城, 伊景园) that the dictionary splits.
-    return [
-        w
-        for w in _jieba().lcut(clean(text), HMM=True)
-        if len(w) > 2 and w not in _PLACE_STOP and _PLACE_SUFFIX.search(w)
-    ]
+    # HMM on: it joins some unknown names (伊景园) that the dictionary splits; a name it still
+    # splits (丽发 + 新城) is joined here: a word ending like a place takes the word before it.
+    words = [w for w in _jieba().lcut(clean(text), HMM=True) if w.strip()]
+    stop = stopwords()
+    found = []
+    for i, w in enumerate(words):
+        if not _PLACE_SUFFIX.search(w) or w in _PLACE_STOP:
+            continue
+        before = words[i - 1] if i else ""
+        if len(w) <= 2 and len(before) >= 2 and before not in stop and _CJK_WORD.match(before):
+            w = before + w
+        if len(w) > 2:
+            found.append(w)
+    return found
 
 
 def mine(
@@ -173,7 +184,9 @@ def mine(
     vectorizer = TfidfVectorizer(
         analyzer=lambda words: words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)],
         min_df=2,
-        max_df=0.5,
+        # A word in half of a big corpus says nothing about one group; in a small one (a
+        # street's month) a real topic can be half of everything, so nothing is cut there.
+        max_df=0.5 if len(docs) >= SMALL_CORPUS else 1.0,
         max_features=20000,
         sublinear_tf=True,
     )

@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.http import Http404
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
 
@@ -57,6 +58,14 @@ def _check_area(actor, area: Area | None, capability: str, field: str = "area") 
     if not scope.covers_path(area.path, capability):
         raise PermissionDeniedError(_("Your role may not do this here (needs %s).") % capability)
     return area
+
+
+def _check_topic(actor, topic: Topic) -> None:
+    """A topic the actor cannot see does not exist for them (404); one they see but may not
+    change is a 403."""
+    if not Topic.objects.visible_to(actor).filter(pk=topic.pk).exists():
+        raise Http404
+    _check_area(actor, topic.area, "cases.dispatch")
 
 
 # --- mining ----------------------------------------------------------------------------------
@@ -258,7 +267,7 @@ def update_topic(
     keywords: str = "",
 ) -> Topic:
     """Change what a topic is about, who owns it and its month."""
-    _check_area(actor, topic.area, "cases.dispatch")
+    _check_topic(actor, topic)
     errors: dict[str, str] = {}
     fields = _topic_fields(
         title=title,
@@ -284,7 +293,7 @@ def update_topic(
 
 def change_topic_status(topic: Topic, status: str, *, actor, note: str = "") -> Topic:
     """Move a topic along TOPIC_TRANSITIONS (planned → in progress → solved, or dropped)."""
-    _check_area(actor, topic.area, "cases.dispatch")
+    _check_topic(actor, topic)
     if status not in TopicStatus.values:
         raise ServiceError(_("Unknown status."), "status")
     with transaction.atomic():
@@ -321,7 +330,7 @@ def change_topic_status(topic: Topic, status: str, *, actor, note: str = "") -> 
 
 def link_cases(topic: Topic, *, actor, numbers: Iterable[str] = (), unlink: Iterable[int] = ()):
     """Link cases (by number) to a topic, or unlink them (by id). Returns (linked, unlinked)."""
-    _check_area(actor, topic.area, "cases.dispatch")
+    _check_topic(actor, topic)
     numbers = [n.strip() for n in numbers if n and n.strip()]
     visible = Case.objects.visible_to(actor)
     found = dict(visible.filter(number__in=numbers).values_list("number", "pk"))
