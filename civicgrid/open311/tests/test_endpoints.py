@@ -283,7 +283,7 @@ def test_an_xml_body_is_refused_unparsed(client, town, tree, partner):
         f"{BASE}/requests.xml?api_key={key}", bomb, content_type="application/xml"
     )
     assert response.status_code == 400
-    assert "form-encoded" in errors_of(response)[0]["description"]
+    assert "application/x-www-form-urlencoded" in errors_of(response)[0]["description"]
     assert not Case.objects.exists()
 
 
