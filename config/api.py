@@ -21,6 +21,7 @@ from civicgrid.cases.api import public_router as cases_public_router  # noqa: E4
 from civicgrid.cases.api import router as cases_router  # noqa: E402
 from civicgrid.core.api import router as core_router  # noqa: E402
 from civicgrid.insights.api import router as insights_router  # noqa: E402
+from civicgrid.dashboards.api import router as dashboards_router  # noqa: E402
 from civicgrid.registry.api import router as registry_router  # noqa: E402
 from civicgrid.scoring.api import router as scoring_router  # noqa: E402
 
@@ -32,4 +33,5 @@ api.add_router("/", cases_router)
 api.add_router("/", cases_public_router)
 api.add_router("/", insights_router)
 api.add_router("/", scoring_router)
+api.add_router("/", dashboards_router)
 install_case_errors(api)

@@ -90,6 +90,9 @@ try:
     # Scorecard colours: a rate at or above GOOD is green, at or above FAIR amber, else red.
     SCORING_RATE_GOOD = env_float("CIVICGRID_SCORING_RATE_GOOD", 0.9, minimum=0)
     SCORING_RATE_FAIR = env_float("CIVICGRID_SCORING_RATE_FAIR", 0.8, minimum=0)
+    # Dashboards: the scorecard preset whose definitions (weights of partly solved and basically
+    # satisfied answers) the three rates on the dashboards use.
+    DASHBOARD_PRESET = env_str("CIVICGRID_DASHBOARD_PRESET", "zhungeer")
     # Case clocks: where working-day counting starts for a case received on a day off.
     OFFICE_OPENS = env_time("CIVICGRID_OFFICE_OPENS", "09:00")
     # Notifications: in-app always works; email uses Django's mail settings, SMS posts to the
@@ -144,6 +147,7 @@ INSTALLED_APPS = [
     "civicgrid.insights",
     "civicgrid.open311",
     "civicgrid.scoring",
+    "civicgrid.dashboards",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +203,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [
     ("vendor/leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
 ]
 STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.exists()]
 MEDIA_ROOT = VAR_DIR / "media"

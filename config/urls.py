@@ -15,6 +15,7 @@ urlpatterns = [
     path("cases/config/", include("civicgrid.cases.config_urls")),
     path("cases/", include("civicgrid.cases.urls")),
     path("scoring/", include("civicgrid.scoring.urls")),
+    path("dashboards/", include("civicgrid.dashboards.urls")),
     path("public/", include((cases_urls.public_urlpatterns, "public"))),
     path("open311/v2/", include("civicgrid.open311.urls")),
 ]
