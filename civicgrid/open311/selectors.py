@@ -68,11 +68,21 @@ def services() -> list[dict]:
 
 
 def service(code: str) -> Category | None:
-    """The active leaf category with `code` in the active taxonomy, or None."""
-    for category, _ancestors in leaf_categories():
-        if category.code == code:
-            return category
-    return None
+    """The active leaf category with `code` in the active taxonomy, or None (also when an
+    ancestor is switched off, as in the list). Two small queries, not the whole tree."""
+    category = (
+        Category.objects.filter(taxonomy__is_active=True, is_active=True, code=code[:16])
+        .select_related("parent__parent")
+        .first()
+    )
+    if category is None or category.children.filter(is_active=True).exists():
+        return None
+    node = category
+    while node.parent_id:
+        node = node.parent
+        if not node.is_active:
+            return None
+    return category
 
 
 def definition(category: Category) -> dict:

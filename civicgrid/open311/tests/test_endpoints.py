@@ -373,3 +373,27 @@ def test_status_follows_the_case_loop(client, town, tree, partner, personas):
     closed = client.get(f"{BASE}/requests.xml?status=closed")
     root = ElementTree.fromstring(closed.content)
     assert root.find("request/status").text == "closed"
+
+
+def test_only_active_leaves_are_services(client, town, tree, partner):
+    _system, key = partner
+    tree["stall"].is_active = False
+    tree["stall"].save()
+    looks = tree["stall"].parent
+    # A category whose children are all switched off is a leaf now, as intake sees it.
+    assert [r["service_code"] for r in client.get(f"{BASE}/services.json").json()] == [
+        "01002",
+        "01037",
+        looks.code,
+    ]
+    for code in ("06001", tree["top"].code):
+        assert client.get(f"{BASE}/services/{code}.json").status_code == 404
+        response = post(client, **good_fields(town, key, service_code=code))
+        assert response.status_code == 400
+    facilities = tree["lamp"].parent
+    facilities.is_active = False
+    facilities.save()
+    assert [r["service_code"] for r in client.get(f"{BASE}/services.json").json()] == [looks.code]
+    assert client.get(f"{BASE}/services/01037.json").status_code == 404
+    assert post(client, **good_fields(town, key)).status_code == 400
+    assert not Case.objects.exists()
