@@ -14,6 +14,7 @@ urlpatterns = [
     path("registry/", include("civicgrid.registry.urls")),
     path("cases/config/", include("civicgrid.cases.config_urls")),
     path("cases/", include("civicgrid.cases.urls")),
+    path("insights/", include("civicgrid.insights.urls")),
     path("scoring/", include("civicgrid.scoring.urls")),
     path("dashboards/", include("civicgrid.dashboards.urls")),
     path("public/", include((cases_urls.public_urlpatterns, "public"))),
