@@ -28,14 +28,13 @@ from PIL import Image, UnidentifiedImageError
 
 from civicgrid.areas import locator
 from civicgrid.areas.models import Area
-from civicgrid.cases import routing
+from civicgrid.cases import rawsql, routing
 from civicgrid.cases.choices import Action, Channel, Kind, State, Urgency
 from civicgrid.cases.models import (
     Attachment,
     Case,
     CaseCounter,
     CaseEvent,
-    CaseHandler,
     Category,
     Tag,
 )
@@ -420,10 +419,14 @@ def _replay(key: str, fingerprint: str) -> Case | None:
     from civicgrid.cases.services import ConflictError
 
     # The usual answer is "no such key": ask for the id alone, read the case only when found.
-    pk = Case.objects.filter(idempotency_key=key).order_by().values_list("pk", flat=True).first()
-    if pk is None:
+    rows = rawsql.fetch(
+        f"SELECT {rawsql.column(Case, 'id')} FROM {rawsql.table(Case)} "
+        f"WHERE {rawsql.column(Case, 'idempotency_key')} = %s",
+        [key],
+    )
+    if not rows:
         return None
-    case = Case.objects.get(pk=pk)
+    case = Case.objects.get(pk=rows[0][0])
     event = case.events.filter(action=Action.RECEIVE).first()
     if event is None or event.data.get("fingerprint") != fingerprint:
         message = _(
@@ -498,18 +501,23 @@ def _bump_counter(day: dt.date) -> int | None:
 # --- writing --------------------------------------------------------------------------------
 
 
+def _grid(pk: int) -> Area | None:
+    """`Area.objects.defer("geometry").filter(pk=pk).first()`, written out (see `rawsql`)."""
+    rows = rawsql.fetch(
+        f"SELECT {rawsql.columns(Area, 'a', exclude=['geometry'])} FROM {rawsql.table(Area)} a "
+        f"WHERE a.{rawsql.column(Area, 'id')} = %s",
+        [pk],
+    )
+    return rawsql.instances(Area, rows[0], exclude=["geometry"])[0] if rows else None
+
+
 def _write(
     *, actor, fields, location, anonymous, reporter, fingerprint, legacy_number, extra=None
 ) -> Case:
     from civicgrid.cases import notifications, services, sla
 
     # The boundary is the locator's business; the case needs the grid's id, path and name.
-    found = (
-        list(Area.objects.defer("geometry").filter(pk=location.grid.id).order_by()[:1])
-        if location.grid
-        else []
-    )
-    grid = found[0] if found else None
+    grid = _grid(location.grid.id) if location.grid else None
     area = grid or fallback_area(actor)
     now = clock.now()
     received_at = fields["received_at"] or now
@@ -599,11 +607,11 @@ def _write(
         ]
         if dispatch is not None:
             handler, dispatched, entry = dispatch.rows()
-            CaseHandler.objects.bulk_create([handler])
+            rawsql.insert([handler])
             events.append((case, dispatched))
             entries.append(entry)
-        CaseEvent.objects.bulk_create([e for _c, e in events])
-        AuditEntry.objects.bulk_create(entries)
+        rawsql.insert([e for _c, e in events])
+        rawsql.insert(entries)
         # One audience lookup for both events. The RECEIVE audience (the desk, the reporter)
         # does not depend on the dispatch.
         notifications.notify_case_events(events, new_case_ids=[case.pk])
