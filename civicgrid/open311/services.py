@@ -19,7 +19,7 @@ from civicgrid.areas.models import Area
 from civicgrid.cases import intake
 from civicgrid.cases.choices import Channel, Kind
 from civicgrid.cases.models import Case
-from civicgrid.core.errors import ServiceError
+from civicgrid.core.errors import PermissionDeniedError, ServiceError
 from civicgrid.open311 import attributes, selectors
 
 TOKEN_PREFIX = "o311-"
@@ -164,6 +164,8 @@ def submit_request(
             idempotency_key=token,
             extra=extra,
         )
+    except PermissionDeniedError:
+        raise
     except ServiceError as exc:
         renamed = {_FIELD_NAMES.get(k, k): v for k, v in exc.errors.items()} or {"": exc.message}
         raise _refuse(renamed) from None

@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from civicgrid.accounts.models import PartnerSystem
 from civicgrid.areas.models import Area
 from civicgrid.core import clock
-from civicgrid.core.errors import ServiceError
+from civicgrid.core.errors import PermissionDeniedError, ServiceError
 from civicgrid.open311 import partners, selectors, services
 from civicgrid.open311.formats import JSON, XML, Open311Error, error_response, respond
 
@@ -62,10 +62,10 @@ def endpoint(*methods: str):
 
 
 def _param(request: HttpRequest, name: str) -> str:
-    value = request.POST.get(name) if request.method == "POST" else None
-    if value is None:
-        value = request.GET.get(name, "")
-    return value.strip()
+    """A field from the body of a POST, else from the query string (where older clients put
+    api_key and jurisdiction_id); an empty body field does not hide the query's."""
+    value = request.POST.get(name, "").strip() if request.method == "POST" else ""
+    return value or request.GET.get(name, "").strip()
 
 
 def _jurisdiction(request: HttpRequest) -> Area | None:
@@ -185,6 +185,8 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
             params[name] = request.POST.get(name, "")
     try:
         case, token = services.submit_request(partner, params, posted, jurisdiction=jurisdiction)
+    except PermissionDeniedError as exc:  # the service user lost its intake role
+        raise _bad("api_key", exc.message, 403) from None
     except ServiceError as exc:
         raise _service_errors(exc) from None
     row = {

@@ -397,3 +397,18 @@ def test_only_active_leaves_are_services(client, town, tree, partner):
     assert client.get(f"{BASE}/services/01037.json").status_code == 404
     assert post(client, **good_fields(town, key)).status_code == 400
     assert not Case.objects.exists()
+
+
+def test_a_partner_whose_service_user_lost_its_role_is_refused(client, town, tree, partner):
+    system, key = partner
+    system.user.role_assignments.all().delete()
+    response = post(client, **good_fields(town, key))
+    assert response.status_code == 403, response.content
+    assert not Case.objects.exists()
+
+
+def test_an_empty_body_field_does_not_hide_the_query_string(client, town, tree, partner):
+    _system, key = partner
+    fields = good_fields(town, key, api_key="", jurisdiction_id="")
+    response = post(client, "json", f"?api_key={key}&jurisdiction_id=510199", **fields)
+    assert response.status_code == 201, response.content
