@@ -22,6 +22,7 @@ from civicgrid.cases.api import router as cases_router  # noqa: E402
 from civicgrid.core.api import router as core_router  # noqa: E402
 from civicgrid.insights.api import router as insights_router  # noqa: E402
 from civicgrid.dashboards.api import router as dashboards_router  # noqa: E402
+from civicgrid.open311.api import router as open311_router  # noqa: E402
 from civicgrid.registry.api import router as registry_router  # noqa: E402
 from civicgrid.scoring.api import router as scoring_router  # noqa: E402
 
@@ -34,4 +35,5 @@ api.add_router("/", cases_public_router)
 api.add_router("/", insights_router)
 api.add_router("/", scoring_router)
 api.add_router("/", dashboards_router)
+api.add_router("/", open311_router)
 install_case_errors(api)

@@ -146,3 +146,66 @@ def test_the_demo_partner_is_registered_once(town):
     assert PartnerSystem.objects.count() == 1
     assert partners.authenticate(DEMO_PARTNER_KEY).jurisdiction == town.district
     assert not Case.objects.exists()
+
+
+def test_api_registers_and_manages_partners(client, personas, town):
+    client.force_login(personas["admin"])
+    created = client.post(
+        "/api/v1/open311/partners",
+        {"name": "网格通", "jurisdiction": town.district.code, "rate_limit_per_minute": 30},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    partner = partners.authenticate(body["api_key"])
+    assert partner.pk == body["id"] and body["jurisdiction"] == town.district.code
+    listed = client.get("/api/v1/open311/partners").json()
+    assert [p["name"] for p in listed] == ["网格通"] and "api_key" not in listed[0]
+    patched = client.patch(
+        f"/api/v1/open311/partners/{partner.pk}",
+        {"is_active": False},
+        content_type="application/json",
+    )
+    assert patched.json()["is_active"] is False and patched.json()["rate_limit_per_minute"] == 30
+    assert partners.authenticate(body["api_key"]) is None
+    client.patch(
+        f"/api/v1/open311/partners/{partner.pk}",
+        {"is_active": True},
+        content_type="application/json",
+    )
+    new = client.post(f"/api/v1/open311/partners/{partner.pk}/key").json()["api_key"]
+    assert partners.authenticate(new) == partner
+    bad = client.post(
+        "/api/v1/open311/partners",
+        {"name": "x", "jurisdiction": "nowhere"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 422
+    duplicate = client.post(
+        "/api/v1/open311/partners",
+        {"name": "网格通", "jurisdiction": town.district.code},
+        content_type="application/json",
+    )
+    assert duplicate.status_code == 422
+    assert duplicate.json()["errors"][0]["field"] == "name"
+
+
+@pytest.mark.parametrize("who", ["district_officer", "hotline_operator", "outsider"])
+def test_api_refuses_everyone_but_administrators(client, personas, town, who):
+    partner, _key = partners.register_partner(name="网格通", jurisdiction=town.district)
+    client.force_login(personas[who])
+    assert client.get("/api/v1/open311/partners").status_code == 403
+    created = client.post(
+        "/api/v1/open311/partners",
+        {"name": "另一个", "jurisdiction": town.district.code},
+        content_type="application/json",
+    )
+    assert created.status_code == 403
+    assert client.post(f"/api/v1/open311/partners/{partner.pk}/key").status_code == 404
+    patched = client.patch(
+        f"/api/v1/open311/partners/{partner.pk}",
+        {"is_active": False},
+        content_type="application/json",
+    )
+    assert patched.status_code == 404
+    assert PartnerSystem.objects.count() == 1 and partners.authenticate(_key) == partner
