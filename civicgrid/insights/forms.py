@@ -18,7 +18,8 @@ LEVEL_CHOICES = [
     ("community", _("Community")),
     ("grid", _("Grid")),
 ]
-DATE = forms.DateInput(attrs={"type": "date"})
+# ISO format whatever the language: a date input accepts nothing else.
+DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 
 
 def _areas(user, capability: str, levels: tuple[str, ...]):

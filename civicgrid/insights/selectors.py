@@ -66,6 +66,13 @@ class HotspotReport:
     window_end: dt.datetime | None = None
     phones_masked: bool = True
 
+    @property
+    def window_last_day(self) -> dt.date | None:
+        """The last day of the window (its end is the exclusive midnight after it)."""
+        if self.window_end is None:
+            return None
+        return timezone.localtime(self.window_end).date() - dt.timedelta(days=1)
+
 
 def hotspot_report(
     user,
