@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db.models import Count, Q
 from django.http import Http404
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from civicgrid.areas.choices import GridLayer, Level
@@ -530,18 +530,11 @@ HOTSPOT_ROWS = 8
 TOPIC_ROWS = 5
 
 
-def _topic_url(topic) -> str:
-    try:
-        return reverse("insights:topic", args=[topic.pk])
-    except NoReverseMatch:  # the insights pages are optional; the console still lists cases
-        category = topic.categories.values_list("id", flat=True).first()
-        return console_url(area=topic.area_id, category=category)
-
-
 def insight(user, per: Period, *, area: Area | None = None) -> dict:
     """Hotspots (significant weekly rises and spatial clusters) of the last full week up to
     the period's end, and the topics (每月一题) in scope with their before/after change, as
-    `insights.selectors` computes them. Each row links to the console's cases."""
+    `insights.selectors` computes them. Each row links to its cases (the console, or the
+    topic's linked cases)."""
     from civicgrid.insights import hotspots
     from civicgrid.insights import selectors as insights
 
@@ -585,7 +578,8 @@ def insight(user, per: Period, *, area: Area | None = None) -> dict:
                 "after_mean": progress.after_mean,
                 "change": progress.change,
                 "resolved_share": progress.resolved_share,
-                "url": _topic_url(topic),
+                "url": reverse("insights:topic", args=[topic.pk]),
+                "cases_url": reverse("insights:topic_cases", args=[topic.pk]),
             }
         )
     return {

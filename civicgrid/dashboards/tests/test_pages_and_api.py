@@ -126,6 +126,33 @@ def test_insight_panel(client, personas, cases):
     assert 'data-testid="rises"' in html and 'data-testid="topics"' in html
 
 
+def test_insight_panel_lists_the_topics_in_scope(client, personas, cases, town):
+    from civicgrid.cases.tests.builders import build_unit
+    from civicgrid.insights import services
+
+    unit = build_unit("城管局", areas=[town.district])
+    mine = services.create_topic(
+        actor=personas["district_officer"],
+        title="A街道路灯",
+        owner_unit=unit,
+        area=town.streets["A"],
+        period=dt.date(2026, 10, 1),
+        keywords="路灯",
+    )
+    services.create_topic(
+        actor=personas["district_officer"],
+        title="B街道噪音",
+        owner_unit=unit,
+        area=town.streets["B"],
+        period=dt.date(2026, 10, 1),
+        keywords="噪音",
+    )
+    client.force_login(personas["street_dispatcher"])
+    html = client.get(reverse("dashboards:insight"), OCTOBER).content.decode()
+    assert "A街道路灯" in html and "B街道噪音" not in html
+    assert reverse("insights:topic_cases", args=[mine.pk]) in html
+
+
 def test_navigation_links_the_dashboard(client, personas):
     client.force_login(personas["grid_worker"])
     home = client.get(reverse("core:home"))
