@@ -1,0 +1,219 @@
+"""The fitted classifier: features, a linear model, calibration, explanations. No Django.
+
+`CaseClassifier` is what a ClassifierModel stores (pickled): it is trained on this platform
+only, from the platform's own cases or a CSV, optionally helped by unlabelled messages
+(self-training: the model labels the unlabelled messages it is surest of and learns from them
+too). See docs/classifier.md for what was measured and why these choices.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.sparse import hstack, vstack
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
+
+from civicgrid.classifier.features import CharNgramTfidf
+from civicgrid.classifier.text import case_text, words
+
+# A label needs this many examples: calibration splits each label's examples into folds.
+MIN_EXAMPLES_PER_LABEL = 3
+CALIBRATION_FOLDS = 3
+EXPLAIN_WORDS = 5
+
+
+class TrainingError(ValueError):
+    """The training data cannot make a model (too few labels, no text ...)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a model is trained. The defaults are what bench/classify.py measured best."""
+
+    char_n: int = 3  # character 1..n-grams
+    use_words: bool = False  # jieba words as a second feature block (slow: see the docs)
+    min_df: int = 2  # a feature must occur in this many training texts
+    c: float = 0.5  # LinearSVC regularisation (smaller: smoother)
+    title_weight: int = 2
+    # Self-training: the share of unlabelled texts, surest first, added with the labels the
+    # first model gives them (0 turns it off), and how many rounds of it.
+    self_training_share: float = 0.0
+    self_training_rounds: int = 1
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+@dataclass
+class Prediction:
+    label: str
+    probability: float
+    words: list[str]
+
+
+class CaseClassifier:
+    """Texts (title, description) -> labels with calibrated probabilities and the words that
+    drove them."""
+
+    def __init__(self, options: Options | None = None) -> None:
+        self.options = options or Options()
+        self.labels: list[str] = []
+        self.chars = CharNgramTfidf(n=self.options.char_n, min_df=self.options.min_df)
+        self.words: TfidfVectorizer | None = None
+        self.word_names: np.ndarray = np.array([])
+        self.model: CalibratedClassifierCV | None = None
+        self.summary: dict = {}
+
+    # --- features ---------------------------------------------------------------------------
+
+    def text(self, title: str, description: str) -> str:
+        return case_text(title, description, title_weight=self.options.title_weight)
+
+    def _fit_features(self, texts: Sequence[str]) -> None:
+        self.chars.fit(texts)
+        if self.options.use_words:
+            self.words = TfidfVectorizer(
+                analyzer=_identity, sublinear_tf=True, min_df=min(self.options.min_df, len(texts))
+            ).fit([words(t) for t in texts])
+            self.word_names = self.words.get_feature_names_out()
+
+    def _features(self, texts: Sequence[str]):
+        x = self.chars.transform(texts)
+        if self.words is None:
+            return x
+        return hstack([x, self.words.transform([words(t) for t in texts])], format="csr")
+
+    # --- training ---------------------------------------------------------------------------
+
+    def fit(
+        self,
+        texts: Sequence[tuple[str, str]],
+        labels: Sequence[str],
+        unlabelled: Sequence[tuple[str, str]] = (),
+    ) -> CaseClassifier:
+        """Fit on (title, description) pairs and their labels; `unlabelled` pairs are used only
+        for self-training (when the options turn it on), never for the vocabulary: measured,
+        a vocabulary from the unlabelled messages made the model worse."""
+        docs, labels = self._checked(texts, labels)
+        self._fit_features(docs)
+        x = self._features(docs)
+        y = np.asarray(labels)
+        self.model = self._fit_model(x, y)
+        added = 0
+        share = self.options.self_training_share
+        if share > 0 and unlabelled:
+            x_unlabelled = self._features([self.text(t, d) for t, d in unlabelled])
+            for _round in range(self.options.self_training_rounds):
+                pseudo, keep = self._surest(x_unlabelled, share)
+                self.model = self._fit_model(
+                    vstack([x, x_unlabelled[keep]]), np.concatenate([y, pseudo[keep]])
+                )
+                added = int(keep.sum())
+        self.labels = [str(label) for label in self.model.classes_]
+        counts = Counter(labels)
+        self.summary = {
+            "rows": len(labels),
+            "labels": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "unlabelled_rows": len(unlabelled),
+            "pseudo_labelled_rows": added,
+            "features": int(x.shape[1]),
+        }
+        return self
+
+    def _checked(self, texts, labels) -> tuple[list[str], list[str]]:
+        if len(texts) != len(labels):
+            raise TrainingError("texts and labels differ in length")
+        counts = Counter(labels)
+        keep = {label for label, n in counts.items() if n >= MIN_EXAMPLES_PER_LABEL}
+        rows = [(t, label) for t, label in zip(texts, labels, strict=True) if label in keep]
+        if len(keep) < 2:
+            raise TrainingError(
+                f"at least two labels with {MIN_EXAMPLES_PER_LABEL} or more examples each are "
+                f"needed; found {len(keep)} ({', '.join(sorted(counts)) or 'none'})"
+            )
+        docs = [self.text(t, d) for (t, d), _label in rows]
+        if not any(docs):
+            raise TrainingError("every text is empty")
+        return docs, [label for _t, label in rows]
+
+    def _fit_model(self, x, y) -> CalibratedClassifierCV:
+        folds = min(CALIBRATION_FOLDS, min(Counter(y).values()))
+        model = CalibratedClassifierCV(
+            LinearSVC(C=self.options.c),
+            method="sigmoid",
+            cv=StratifiedKFold(folds, shuffle=True, random_state=0),
+            ensemble=False,
+        )
+        return model.fit(x, y)
+
+    def _surest(self, x, share: float) -> tuple[np.ndarray, np.ndarray]:
+        """Labels the current model gives `x`, and a mask of the `share` it is surest of."""
+        scores = self._svc().decision_function(x)
+        if scores.ndim == 1:
+            scores = np.column_stack([-scores, scores])
+        ordered = np.sort(scores, axis=1)
+        margin = ordered[:, -1] - ordered[:, -2]
+        keep = margin >= np.quantile(margin, 1 - share) if share < 1 else np.ones(len(margin), bool)
+        return self.model.classes_[scores.argmax(axis=1)], keep
+
+    def _svc(self) -> LinearSVC:
+        return self.model.calibrated_classifiers_[0].estimator
+
+    # --- prediction -------------------------------------------------------------------------
+
+    def predict_proba(self, texts: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Calibrated probabilities, one row per text, columns in `self.labels` order."""
+        return self.model.predict_proba(self._features([self.text(t, d) for t, d in texts]))
+
+    def predict(self, texts: Sequence[tuple[str, str]]) -> list[str]:
+        probabilities = self.predict_proba(texts)
+        return [self.labels[i] for i in probabilities.argmax(axis=1)]
+
+    def suggest(self, title: str, description: str, k: int = 3) -> list[Prediction]:
+        """The `k` likeliest labels with their probability and the words that pushed the text
+        towards each one (largest contributions to that label's score)."""
+        text = self.text(title, description)
+        x = self._features([text])
+        probabilities = self.model.predict_proba(x)[0]
+        order = np.argsort(-probabilities)[:k]
+        names = self._names(text, x)
+        return [
+            Prediction(self.labels[i], float(probabilities[i]), self._drivers(x, i, names))
+            for i in order
+        ]
+
+    def _names(self, text: str, x) -> dict[int, str]:
+        """Column -> the term of `text` behind it, for the columns of its row `x`."""
+        names = self.chars.terms(text)
+        offset = self.chars.size
+        for column in x.indices[x.indices >= offset]:
+            names[int(column)] = str(self.word_names[column - offset])
+        return names
+
+    def _drivers(self, x, label_index: int, names: dict[int, str]) -> list[str]:
+        coef = self._svc().coef_
+        if coef.shape[0] == 1:  # two labels: one row of weights, for the second label
+            weights = coef[0] if label_index == 1 else -coef[0]
+        else:
+            weights = coef[label_index]
+        contributions = x.data * weights[x.indices]
+        chosen: list[str] = []
+        for j in np.argsort(-contributions):
+            if contributions[j] <= 0 or len(chosen) == EXPLAIN_WORDS:
+                break
+            term = names.get(int(x.indices[j]), "")
+            # Single characters say little to a person; overlapping n-grams say it twice.
+            if len(term) < 2 or any(term in seen or seen in term for seen in chosen):
+                continue
+            chosen.append(term)
+        return chosen
