@@ -174,6 +174,7 @@ def hotspots(request, filters: Query[HotspotFilter]):
         area=area,
         include_unflagged=filters.all,
     )
+    services.record_phone_reveal(request.user, report)
     return {
         "week": report.week,
         "level": report.level,

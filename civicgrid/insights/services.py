@@ -27,6 +27,7 @@ from civicgrid.cases.choices import Channel, Kind, State, Urgency
 from civicgrid.cases.models import Case, Category
 from civicgrid.core import audit, clock
 from civicgrid.core.errors import PermissionDeniedError, ServiceError
+from civicgrid.core.models import AuditEntry
 from civicgrid.core.scoping import scope_of
 from civicgrid.insights import mining, selectors
 from civicgrid.insights.choices import TaskSource, TopicStatus
@@ -58,6 +59,20 @@ def _check_area(actor, area: Area | None, capability: str, field: str = "area") 
     if not scope.covers_path(area.path, capability):
         raise PermissionDeniedError(_("Your role may not do this here (needs %s).") % capability)
     return area
+
+
+def record_phone_reveal(actor, report) -> None:
+    """A staff read of unmasked phones (repeat callers) is an audit row, like a reveal."""
+    if report.phones_masked or not report.repeat_callers:
+        return
+    audit.record(
+        actor,
+        AuditEntry.Action.REVEAL,
+        object_type="insights.repeat_callers",
+        object_repr=f"{report.week:%Y-%m-%d}",
+        fields={"phones": len(report.repeat_callers), "level": report.level},
+        reason="repeat callers on the hotspot report",
+    )
 
 
 def _check_topic(actor, topic: Topic) -> None:
@@ -132,7 +147,7 @@ def run_mining(
             candidate.cases.set([int(i) for i in group.doc_ids])
         audit.record(
             actor,
-            "insights.mine",
+            AuditEntry.Action.CREATE,
             run,
             area_path=area.path,
             fields={"cases": len(docs), "candidates": len(groups)},
@@ -243,7 +258,7 @@ def create_topic(
         topic.cases.set(linked)
         audit.record(
             actor,
-            "insights.topic_create",
+            AuditEntry.Action.CREATE,
             topic,
             fields={
                 "owner_unit": topic.owner_unit_id,
@@ -287,7 +302,7 @@ def update_topic(
         topic.save()
         topic.categories.set(list(categories))
         changed = {k: [before[k], str(v)] for k, v in fields.items() if before[k] != str(v)}
-        audit.record(actor, "insights.topic_update", topic, fields=changed)
+        audit.record(actor, AuditEntry.Action.UPDATE, topic, fields=changed)
     return topic
 
 
@@ -315,7 +330,7 @@ def change_topic_status(topic: Topic, status: str, *, actor, note: str = "") -> 
         locked.save(update_fields=["status", "updated_at", "closed_at"])
         audit.record(
             actor,
-            "insights.topic_status",
+            AuditEntry.Action.UPDATE,
             locked,
             fields={"status": [previous, status]},
             reason=note.strip(),
@@ -346,7 +361,7 @@ def link_cases(topic: Topic, *, actor, numbers: Iterable[str] = (), unlink: Iter
         if found or removing:
             audit.record(
                 actor,
-                "insights.topic_cases",
+                AuditEntry.Action.UPDATE,
                 topic,
                 fields={"linked": sorted(found.values()), "unlinked": sorted(removing)},
             )
@@ -423,9 +438,11 @@ def spawn_task(
         )
         audit.record(
             actor,
-            "insights.task_spawn",
-            case,
+            AuditEntry.Action.CREATE,
+            task,
+            area_path=case.area_path,
             fields={
+                "case": case.pk,
                 "topic": topic.pk if topic else None,
                 "hotspot": task.hotspot,
                 "unit": unit.pk if unit else None,

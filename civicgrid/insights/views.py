@@ -58,6 +58,7 @@ def hotspots(request: HttpRequest) -> HttpResponse:
     require(request, "cases.view")
     form = HotspotFilterForm(request.GET or None, user=request.user)
     report = selectors.hotspot_report(request.user, **form.filters())
+    services.record_phone_reveal(request.user, report)
     return render(
         request,
         "insights/hotspots.html",
@@ -243,6 +244,10 @@ def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "topic": topic,
             "progress": progress,
+            "change_pct": None if progress.change is None else f"{progress.change * 100:+.0f}%",
+            "resolved_pct": (
+                None if progress.resolved_share is None else f"{progress.resolved_share:.0%}"
+            ),
             "chart": chart,
             "can_edit": can_edit,
             "status_form": status_form,

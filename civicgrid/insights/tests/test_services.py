@@ -84,12 +84,9 @@ def test_topic_lifecycle_is_audited_and_follows_the_transitions(personas, town, 
         .order_by("id")
         .values_list("action", flat=True)
     )
-    assert actions == [
-        "insights.topic_create",
-        "insights.topic_status",
-        "insights.topic_status",
-        "insights.topic_status",
-    ]
+    assert actions == ["create", "update", "update", "update"]
+    last = AuditEntry.objects.filter(object_type="insights.topic").latest("id")
+    assert last.fields == {"status": ["solved", "active"]}
 
 
 def test_bad_topic_input_names_every_field_and_writes_nothing(personas, town):
@@ -104,7 +101,7 @@ def test_bad_topic_input_names_every_field_and_writes_nothing(personas, town):
         )
     assert set(refused.value.errors) == {"title", "owner_unit", "area", "period", "keywords"}
     assert not Topic.objects.exists()
-    assert not AuditEntry.objects.filter(action__startswith="insights.").exists()
+    assert not AuditEntry.objects.filter(object_type__startswith="insights.").exists()
 
 
 def test_topics_need_dispatch_rights_where_they_lie(personas, town, desk, neighbour):
@@ -209,7 +206,9 @@ def test_a_topic_spawns_a_proactive_case_dispatched_to_a_unit(personas, town, de
     assert list(
         CaseEvent.objects.filter(case=case).order_by("id").values_list("action", flat=True)
     ) == ["receive", "dispatch"]
-    assert AuditEntry.objects.filter(action="insights.task_spawn", object_id=str(case.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="create", object_type="insights.proactivetask", object_id=str(task.pk)
+    ).exists()
     # the grid worker of that grid and the unit see it; street B does not
     assert list(selectors.visible_tasks(personas["grid_worker"])) == [task]
     assert list(selectors.visible_tasks(desk.handler)) == [task]
@@ -302,7 +301,9 @@ def test_mining_run_on_cases_keeps_ranked_candidates_in_scope(personas, town, de
     topic = make_topic(personas, town, desk, candidate=top, keywords="")
     assert topic.cases.count() == 6
     assert topic.keywords
-    assert AuditEntry.objects.filter(action="insights.mine", object_id=str(run.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="create", object_type="insights.miningrun", object_id=str(run.pk)
+    ).exists()
 
 
 def test_bad_mining_input(personas, town):
@@ -355,4 +356,8 @@ def test_hotspots_are_scoped_and_phones_masked(personas, town, neighbour, noise)
     # a grid worker (registry.reveal) sees the phone of the cases in their grid
     grid_report = selectors.hotspot_report(personas["grid_worker"], week=week, level="grid")
     assert grid_report.repeat_callers[0]["phone"] == "13912345678"
+    services.record_phone_reveal(personas["grid_worker"], grid_report)
+    services.record_phone_reveal(personas["street_dispatcher"], report)  # masked: no row
+    reveals = AuditEntry.objects.filter(action="reveal", object_type="insights.repeat_callers")
+    assert [r.actor for r in reveals] == [personas["grid_worker"]]
     assert selectors.hotspot_report(personas["outsider"], week=week).rises == []

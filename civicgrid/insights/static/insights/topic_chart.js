@@ -10,8 +10,8 @@
     var chart = window.echarts.init(node);
     chart.setOption({
       tooltip: { trigger: "axis" },
-      legend: { data: [node.dataset.labelCases, node.dataset.labelResolved] },
-      grid: { left: 40, right: 16, top: 36, bottom: 28 },
+      legend: { data: [node.dataset.labelCases, node.dataset.labelResolved], top: 0, left: "center" },
+      grid: { left: 40, right: 16, top: 40, bottom: 28 },
       xAxis: { type: "category", data: data.months },
       yAxis: { type: "value", minInterval: 1 },
       series: [
