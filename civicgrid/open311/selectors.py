@@ -27,6 +27,8 @@ OPEN, CLOSED = "open", "closed"
 # what the hotline and the units call it.
 NOTES_LANGUAGE = "zh-hans"
 SERVICE_TYPE = "realtime"  # a case number comes back at once
+# Where the lines of services.details_block (attribute answers) start in a description.
+DETAILS_MARKER = "\n\n[Open311]\n"
 
 
 def leaf_categories() -> list[tuple[Category, list[Category]]]:
@@ -163,7 +165,7 @@ def request_row(case: Case) -> dict:
         "status_notes": notes,
         "service_name": case.category.name if case.category else "",
         "service_code": case.category.code if case.category else "",
-        "description": case.description,
+        "description": case.description.split(DETAILS_MARKER)[0],
         "agency_responsible": case.lead_unit.name if case.lead_unit else "",
         "service_notice": "",
         "requested_datetime": case.received_at,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.models import PartnerSystem
@@ -23,6 +24,7 @@ from civicgrid.core.errors import PermissionDeniedError, ServiceError
 from civicgrid.open311 import attributes, selectors
 
 TOKEN_PREFIX = "o311-"
+DETAILS_MARKER = selectors.DETAILS_MARKER  # where the attribute answers start, see below
 MAX_ID_FIELD = 100  # device_id, account_id, address_id
 MAX_MEDIA_URL = 1000
 # A document type declaration has no business in a form field; it is how entity expansion
@@ -135,6 +137,19 @@ def submit_request(
         p for p in (params.get("first_name", "").strip(), params.get("last_name", "").strip()) if p
     )
     description = params.get("description", "").strip() or category.name
+    if len(description) <= intake.MAX_DESCRIPTION:  # longer ones are intake's to refuse
+        notes = details_block(category.code, answers, media_url)
+        if notes and len(description) + len(notes) > intake.MAX_DESCRIPTION:
+            raise _refuse(
+                {
+                    "description": _(
+                        "With the attribute answers and media_url the description may have at "
+                        "most %(n)d characters."
+                    )
+                    % {"n": intake.MAX_DESCRIPTION - len(notes)}
+                }
+            )
+        description += notes
     extra = {"partner": partner.name}
     for key, value in (
         ("media_url", media_url),
@@ -170,6 +185,27 @@ def submit_request(
         renamed = {_FIELD_NAMES.get(k, k): v for k, v in exc.errors.items()} or {"": exc.message}
         raise _refuse(renamed) from None
     return case, token
+
+
+def details_block(code: str, answers: dict, media_url: str) -> str:
+    """The attribute answers and the media URL as lines after DETAILS_MARKER, appended to the
+    description so the units see them on the case page and the work order; `request_row`
+    cuts them off again. Labels in Chinese, like the rest of the units' pages."""
+    if not answers and not media_url:
+        return ""
+    lines = []
+    with translation.override(selectors.NOTES_LANGUAGE):
+        for attribute in attributes.for_category(code):
+            value = answers.get(attribute["code"])
+            if value is None:
+                continue
+            names = {v["key"]: v["name"] for v in attribute["values"]}
+            values = value if isinstance(value, list) else [value]
+            shown = "、".join(names.get(v, v) for v in values)
+            lines.append(f"{attribute['description'] or attribute['code']}：{shown}")
+        if media_url:
+            lines.append(_("Photo: %(url)s") % {"url": media_url})
+    return DETAILS_MARKER + "\n".join(lines)
 
 
 def _outside_jurisdiction(lat: float, lon: float, jurisdiction: Area) -> bool:

@@ -142,6 +142,21 @@ def test_attributes_are_checked_and_kept(client, town, tree, partner):
     extra = CaseEvent.objects.get(action=Action.RECEIVE).data["extra"]
     assert extra["attributes"] == {"condition": "broken", "traffic": "road"}
     assert extra["media_url"] == "https://example.org/p.jpg"
+    # The units read the answers on the case page; clients get the description they sent.
+    case = Case.objects.get()
+    assert case.description.endswith(
+        "\n\n[Open311]\n井盖现在的状况：破损\n是否在车行道上：车行道\n图片：https://example.org/p.jpg"
+    )
+    row = client.get(f"{BASE}/requests/{case.number}.json").json()[0]
+    assert row["description"] == "路灯不亮，晚上很黑"
+    too_long = post(
+        client,
+        **{**fields, "description": "很" * 3990},
+        **{"attribute[condition]": "broken"},
+    )
+    assert too_long.status_code == 400
+    assert errors_of(too_long)[0]["description"].startswith("description:")
+    assert Case.objects.count() == 1
 
 
 def test_a_request_reads_back_without_personal_data(client, town, tree, partner):
