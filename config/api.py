@@ -19,6 +19,7 @@ from civicgrid.areas.api import router as areas_router  # noqa: E402
 from civicgrid.cases.api import install_error_handlers as install_case_errors  # noqa: E402
 from civicgrid.cases.api import public_router as cases_public_router  # noqa: E402
 from civicgrid.cases.api import router as cases_router  # noqa: E402
+from civicgrid.classifier.api import router as classifier_router  # noqa: E402
 from civicgrid.core.api import router as core_router  # noqa: E402
 from civicgrid.insights.api import router as insights_router  # noqa: E402
 from civicgrid.dashboards.api import router as dashboards_router  # noqa: E402
@@ -36,4 +37,5 @@ api.add_router("/", insights_router)
 api.add_router("/", scoring_router)
 api.add_router("/", dashboards_router)
 api.add_router("/", open311_router)
+api.add_router("/", classifier_router)
 install_case_errors(api)

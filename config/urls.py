@@ -17,6 +17,7 @@ urlpatterns = [
     path("insights/", include("civicgrid.insights.urls")),
     path("scoring/", include("civicgrid.scoring.urls")),
     path("dashboards/", include("civicgrid.dashboards.urls")),
+    path("classifier/", include("civicgrid.classifier.urls")),
     path("public/", include((cases_urls.public_urlpatterns, "public"))),
     path("open311/v2/", include("civicgrid.open311.urls")),
 ]

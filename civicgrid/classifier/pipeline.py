@@ -36,15 +36,17 @@ class TrainingError(ValueError):
 class Options:
     """How a model is trained. The defaults are what bench/classify.py measured best."""
 
-    char_n: int = 3  # character 1..n-grams
+    char_n: int = 2  # character 1..n-grams
     use_words: bool = False  # jieba words as a second feature block (slow: see the docs)
     min_df: int = 2  # a feature must occur in this many training texts
-    c: float = 0.5  # LinearSVC regularisation (smaller: smoother)
+    c: float = 1.0  # LinearSVC regularisation (smaller: smoother)
     title_weight: int = 2
     # Self-training: the share of unlabelled texts, surest first, added with the labels the
     # first model gives them (0 turns it off), and how many rounds of it.
     self_training_share: float = 0.0
     self_training_rounds: int = 1
+    # Fit the vocabulary and IDF on the training and the unlabelled texts together.
+    vocabulary_from_unlabelled: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -102,10 +104,15 @@ class CaseClassifier:
         unlabelled: Sequence[tuple[str, str]] = (),
     ) -> CaseClassifier:
         """Fit on (title, description) pairs and their labels; `unlabelled` pairs are used only
-        for self-training (when the options turn it on), never for the vocabulary: measured,
-        a vocabulary from the unlabelled messages made the model worse."""
+        as the options say: self-training, and the vocabulary (both off by default: measured on
+        the message board data, both made the model worse; see docs/classifier.md)."""
         docs, labels = self._checked(texts, labels)
-        self._fit_features(docs)
+        extra = (
+            [self.text(t, d) for t, d in unlabelled]
+            if self.options.vocabulary_from_unlabelled
+            else []
+        )
+        self._fit_features(docs + extra)
         x = self._features(docs)
         y = np.asarray(labels)
         self.model = self._fit_model(x, y)
