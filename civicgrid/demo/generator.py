@@ -171,7 +171,7 @@ def _request_loop(district, streets, options: DemoOptions, password: str, log) -
 
 
 # The demo's Open311 partner system: its key is known so `demo_logins` can print it.
-DEMO_PARTNER_NAME = "演示合作系统"
+DEMO_PARTNER_NAME = "演示对接系统"
 DEMO_PARTNER_KEY = "o311_demo-civicgrid-partner-key"
 
 
