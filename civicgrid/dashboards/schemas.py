@@ -19,7 +19,8 @@ class DashboardOut(Schema):
     preset: str = Field(description="The scorecard rules the rates use")
     totals: dict = Field(
         description="received (and received_before, change against the previous period), "
-        "scored, resolved, invalid, merged, proactive; url: the cases in the console"
+        "scored, resolved (resolved_url: its cases), invalid, merged, proactive; url: the "
+        "cases received, in the console"
     )
     trend: list[dict] = Field(
         description="Per bucket: start, end, label, total, response_on_time and "

@@ -414,6 +414,9 @@ def summary(user, per: Period, *, area: Area | None = None) -> dict:
             "change": _ratio(totals["total"] - before, before),
             "scored": totals["scored"],
             "resolved": totals["resolved"],
+            "resolved_url": explain_url(
+                "resolved", "numerator", start=per.start, end=per.end, area=area
+            ),
             "invalid": totals["invalid"],
             "merged": totals["merged"],
             "proactive": totals["proactive"],

@@ -262,3 +262,5 @@ def test_rate_links_explain_numerator_and_denominator(client, history, personas)
     assert page.context["page_obj"].paginator.count == 1
     page = client.get(rates["satisfaction_rate"]["denominator_url"])
     assert page.context["page_obj"].paginator.count == 2
+    resolved = client.get(selectors.summary(user, OCT)["totals"]["resolved_url"])
+    assert resolved.context["page_obj"].paginator.count == 2

@@ -89,7 +89,7 @@
         (t.change > 0 ? "↑ " : "↓ ") + pct(Math.abs(t.change)) + " " + T.vs_previous);
     }
     stat(box, T.received, t.received, t.url, change);
-    stat(box, T.resolved, t.resolved, null);
+    stat(box, T.resolved, t.resolved, t.resolved_url);
     stat(box, T.open, d.deadlines.open, d.deadlines.open_url);
     stat(box, T.near_due, d.deadlines.near_due, d.deadlines.near_due_url, null, d.deadlines.near_due ? "warn" : "");
     stat(box, T.overdue, d.deadlines.overdue, d.deadlines.overdue_url, null, d.deadlines.overdue ? "bad" : "");
