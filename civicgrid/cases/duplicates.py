@@ -46,12 +46,16 @@ DEFAULT_WEIGHTS = {"distance": 0.5, "time": 0.3, "category": 0.2}
 # How many open cases the bounding box may bring back before scoring: a busy corner of a big
 # city must not turn one intake into thousands of text comparisons. The newest are kept.
 MAX_SCANNED = 500
+# Texts are compared on their first this many characters (after normalising): a repeat shows
+# in its opening, and a 4,000-character petition must not cost a check ten times a call's.
+TEXT_MAX_CHARS = 1000
 # Below this text similarity the reason is not worth showing.
 TEXT_REASON_MIN = 0.2
 # Shingle sets of recently compared cases, keyed by (case id, text): the same open cases come
 # back check after check in a busy area, and the text is part of the key, so an edited case
-# is never compared on its old words.
-SHINGLE_CACHE_SIZE = 50_000
+# is never compared on its old words. Bounded by shingles held, not by cases: a shingle costs
+# about 110 bytes, so 500,000 are about 55 MB per process.
+SHINGLE_CACHE_MAX = 500_000
 
 
 @dataclass(frozen=True)
@@ -97,16 +101,17 @@ def normalise(text: str) -> str:
     return NOT_WORD.sub("", PHONE.sub("", folded))
 
 
-def shingles(text: str, n: int | None = None) -> frozenset[str]:
-    """The character n-grams of the normalised text (the whole text when shorter than n)."""
+def shingles(text: str, n: int | None = None) -> set[str]:
+    """The character n-grams of the normalised text (the whole text when shorter than n), from
+    its first `TEXT_MAX_CHARS` characters."""
     n = n or ngram_size()
-    chars = normalise(text)
+    chars = normalise(text)[:TEXT_MAX_CHARS]
     if len(chars) <= n:
-        return frozenset([chars]) if chars else frozenset()
-    return frozenset(chars[i : i + n] for i in range(len(chars) - n + 1))
+        return {chars} if chars else set()
+    return {chars[i : i + n] for i in range(len(chars) - n + 1)}
 
 
-def jaccard(left: frozenset[str], right: frozenset[str]) -> float:
+def jaccard(left: set[str], right: set[str]) -> float:
     if not left or not right:
         return 0.0
     shared = len(left & right)
@@ -179,13 +184,15 @@ def _reasons(f: Features, likely: bool) -> list[str]:
 
 
 class ShingleCache:
-    """A bounded LRU of shingle sets keyed by (case id, text, n)."""
+    """Shingle sets keyed by (case id, text, n), least recently used out first once more than
+    `max_shingles` shingles are held."""
 
-    def __init__(self, size: int = SHINGLE_CACHE_SIZE):
-        self.size = size
-        self.entries: OrderedDict[tuple[int, str, int], frozenset[str]] = OrderedDict()
+    def __init__(self, max_shingles: int = SHINGLE_CACHE_MAX):
+        self.max_shingles = max_shingles
+        self.held = 0
+        self.entries: OrderedDict[tuple[int, str, int], set[str]] = OrderedDict()
 
-    def get(self, pk: int, text: str, n: int) -> frozenset[str]:
+    def get(self, pk: int, text: str, n: int) -> set[str]:
         key = (pk, text, n)
         found = self.entries.get(key)
         if found is not None:
@@ -193,12 +200,15 @@ class ShingleCache:
             return found
         found = shingles(text, n)
         self.entries[key] = found
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        self.held += len(found)
+        while self.held > self.max_shingles and len(self.entries) > 1:
+            _key, dropped = self.entries.popitem(last=False)
+            self.held -= len(dropped)
         return found
 
     def clear(self) -> None:
         self.entries.clear()
+        self.held = 0
 
 
 _cache = ShingleCache()

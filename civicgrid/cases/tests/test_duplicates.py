@@ -97,7 +97,7 @@ def test_ngram_size_is_a_setting(settings):
     settings.DUPLICATE_NGRAM = 2
     assert duplicates.text_similarity("路灯不亮", "路灯坏了") == pytest.approx(0.2)
     # Shorter than n: the whole text is one shingle.
-    assert duplicates.shingles("灯", 3) == frozenset(["灯"])
+    assert duplicates.shingles("灯", 3) == {"灯"}
 
 
 # --- the scorer -------------------------------------------------------------------------------
@@ -312,3 +312,14 @@ def test_the_api_flags_the_likely_duplicate_and_hides_what_the_caller_cannot_see
     assert [row["likely"] for row in body] == [True, False]
     # The time between them is measured from the repeat's own receipt, not from now.
     assert "30 h apart" in body[0]["reasons"] or "相隔 30 小时" in body[0]["reasons"]
+
+
+def test_the_shingle_cache_is_bounded_by_shingles_held():
+    cache = duplicates.ShingleCache(max_shingles=40)
+    first = cache.get(1, LIGHTS, 3)
+    assert cache.get(1, LIGHTS, 3) is first  # a hit
+    cache.get(2, PARKING, 3)
+    # LIGHTS (40-odd shingles) and PARKING together exceed the bound: the older one went.
+    assert list(cache.entries) == [(2, PARKING, 3)]
+    assert cache.held == len(duplicates.shingles(PARKING, 3))
+    assert cache.get(1, LIGHTS + "。", 3) is not first  # another text, another entry
