@@ -7,11 +7,15 @@ write to `intake.receive_case` or `services`; they hold no rules. A refused tran
 stale version is a 409; a hidden case is a 404 like a missing one.
 """
 
+import json
+import typing
 from dataclasses import asdict
 
+import pydantic
 from django.conf import settings
 from django.http import Http404
 from ninja import File, Form, Query, Router, Status, UploadedFile
+from ninja.errors import HttpError, ValidationError
 from ninja.pagination import paginate
 
 from civicgrid.accounts.models import Unit
@@ -63,6 +67,7 @@ from civicgrid.cases.schemas import (
     Versioned,
     WhistleIn,
     WhistleOut,
+    case_in_body,
 )
 from civicgrid.core.api import (
     ErrorOut,
@@ -224,12 +229,42 @@ def _route(case: Case) -> dict:
 # --- intake and reads -----------------------------------------------------------------------
 
 
+def _case_in(request) -> tuple[CaseIn, list]:
+    """The body of `POST /cases` and its photos: JSON (no photos), or a multipart form with
+    the same fields (a list field repeated, an empty field left out) and files in `photos`.
+    Bad fields are answered like any other body, field by field (422)."""
+    if request.content_type == "multipart/form-data":
+        data: dict = {}
+        for name in request.POST:
+            field = CaseIn.model_fields.get(name)
+            values = request.POST.getlist(name)
+            if field is not None and typing.get_origin(field.annotation) is list:
+                data[name] = [v for v in values if v.strip()]
+            elif values[-1] != "":
+                data[name] = values[-1]
+        photos, source = request.FILES.getlist("photos"), "form"
+    else:
+        try:
+            data = json.loads(request.body or b"null")
+        except ValueError as exc:
+            raise HttpError(400, "The body is not valid JSON.") from exc
+        photos, source = [], "body"
+    try:
+        return CaseIn.model_validate(data), photos
+    except pydantic.ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise ValidationError([{**e, "loc": (source, *e["loc"])} for e in errors]) from exc
+
+
 @router.post(
     "/cases",
     response={200: CreatedCase, 201: CreatedCase, **REFUSED},
-    summary="Take in a case (any channel; Idempotency-Key makes retries safe)",
+    summary="Take in a case (any channel; Idempotency-Key makes retries safe; JSON, or a "
+    "multipart form with photos)",
+    openapi_extra=case_in_body(),
 )
-def create_case(request, payload: CaseIn):
+def create_case(request):
+    payload, photos = _case_in(request)
     header = request.headers.get("Idempotency-Key") or None
     if header and payload.idempotency_key and header != payload.idempotency_key:
         raise invalid("idempotency_key", "Differs from the Idempotency-Key header.", "body")
@@ -249,6 +284,7 @@ def create_case(request, payload: CaseIn):
         anonymous=payload.anonymous,
         urgency=payload.urgency,
         tags=payload.tags,
+        attachments=photos,
         idempotency_key=key,
     )
     body = case_out(case, scope(request), request.user)

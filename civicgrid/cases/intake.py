@@ -18,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -45,6 +47,8 @@ from civicgrid.core.scoping import scope_of
 from civicgrid.registry.idnumbers import InvalidIdentifier, normalise_phone
 
 MAX_TITLE = 100
+logger = logging.getLogger(__name__)
+
 MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 255
 MAX_REPORTER_NAME = 64
@@ -505,6 +509,24 @@ def _grid(pk: int) -> Area | None:
     """`Area.objects.defer("geometry").filter(pk=pk).first()`, written out (see `rawsql`)."""
     rows = rawsql.fetch(
         f"SELECT {rawsql.columns(Area, 'a', exclude=['geometry'])} FROM {rawsql.table(Area)} a "
+@contextmanager
+def _removed_on_failure() -> Iterator[list[str]]:
+    """Names of the photo files written so far; if the block fails (a database error, a
+    refusal after the photos were written), its transaction rolls back and the files go too:
+    no file outlives the case it was written for."""
+    written: list[str] = []
+    try:
+        yield written
+    except BaseException:
+        storage = Attachment._meta.get_field("file").storage
+        for name in written:
+            try:
+                storage.delete(name)
+            except OSError:
+                logger.exception("Could not remove the photo %s of a failed intake", name)
+        raise
+
+
         f"WHERE a.{rawsql.column(Area, 'id')} = %s",
         [pk],
     )
@@ -522,7 +544,7 @@ def _write(
     now = clock.now()
     received_at = fields["received_at"] or now
     staff = getattr(actor, "is_authenticated", False)
-    with transaction.atomic():
+    with _removed_on_failure() as written, transaction.atomic():
         case = Case(
             number=next_number(timezone.localdate(received_at)),
             channel=fields["channel"],
@@ -563,9 +585,8 @@ def _write(
         if fields["tags"]:
             case.tags.set(fields["tags"])
         for upload, content_type, size in fields["attachments"]:
-            Attachment.objects.create(
+            attachment = Attachment(
                 case=case,
-                file=upload,
                 content_type=content_type,
                 size=size,
                 uploaded_by=actor if staff else None,
@@ -583,6 +604,9 @@ def _write(
         if extra:
             data["extra"] = extra
         # One INSERT per table for the RECEIVE rows and the DISPATCH ones, if any, the
+            attachment.file.save(upload.name or "photo", upload, save=False)
+            written.append(attachment.file.name)
+            attachment.save(force_insert=True)
         # RECEIVE rows first.
         events = [
             (

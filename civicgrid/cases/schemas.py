@@ -51,6 +51,45 @@ class CaseIn(Schema):
     )
 
 
+def _inline(schema: dict) -> dict:
+    """A pydantic JSON schema with its `$defs` written in place, for an OpenAPI body that no
+    component names."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return walk(dict(defs[ref.removeprefix("#/$defs/")]))
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
+def case_in_body() -> dict:
+    """The OpenAPI request body of `POST /cases`: JSON, or the same fields as a multipart form
+    with photos (`photos`, repeated; tags as repeated `tags` fields)."""
+    fields = _inline(CaseIn.model_json_schema())
+    form = {**fields, "properties": dict(fields["properties"])}
+    form["properties"]["photos"] = {
+        "type": "array",
+        "items": {"type": "string", "format": "binary"},
+        "description": "Up to 9 photos (JPEG, PNG, ...), 10 MB each.",
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": fields},
+                "multipart/form-data": {"schema": form},
+            },
+        }
+    }
+
+
 class ReporterOut(Schema):
     name: str
     phone: str
