@@ -46,9 +46,9 @@ from civicgrid.core.models import AuditEntry
 from civicgrid.core.scoping import scope_of
 from civicgrid.registry.idnumbers import InvalidIdentifier, normalise_phone
 
-MAX_TITLE = 100
 logger = logging.getLogger(__name__)
 
+MAX_TITLE = 100
 MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 255
 MAX_REPORTER_NAME = 64
@@ -505,10 +505,6 @@ def _bump_counter(day: dt.date) -> int | None:
 # --- writing --------------------------------------------------------------------------------
 
 
-def _grid(pk: int) -> Area | None:
-    """`Area.objects.defer("geometry").filter(pk=pk).first()`, written out (see `rawsql`)."""
-    rows = rawsql.fetch(
-        f"SELECT {rawsql.columns(Area, 'a', exclude=['geometry'])} FROM {rawsql.table(Area)} a "
 @contextmanager
 def _removed_on_failure() -> Iterator[list[str]]:
     """Names of the photo files written so far; if the block fails (a database error, a
@@ -527,6 +523,10 @@ def _removed_on_failure() -> Iterator[list[str]]:
         raise
 
 
+def _grid(pk: int) -> Area | None:
+    """`Area.objects.defer("geometry").filter(pk=pk).first()`, written out (see `rawsql`)."""
+    rows = rawsql.fetch(
+        f"SELECT {rawsql.columns(Area, 'a', exclude=['geometry'])} FROM {rawsql.table(Area)} a "
         f"WHERE a.{rawsql.column(Area, 'id')} = %s",
         [pk],
     )
@@ -592,6 +592,9 @@ def _write(
                 uploaded_by=actor if staff else None,
                 uploaded_at=now,
             )
+            attachment.file.save(upload.name or "photo", upload, save=False)
+            written.append(attachment.file.name)
+            attachment.save(force_insert=True)
         data = {
             "channel": case.channel,
             "locate_status": location.status,
@@ -604,9 +607,6 @@ def _write(
         if extra:
             data["extra"] = extra
         # One INSERT per table for the RECEIVE rows and the DISPATCH ones, if any, the
-            attachment.file.save(upload.name or "photo", upload, save=False)
-            written.append(attachment.file.name)
-            attachment.save(force_insert=True)
         # RECEIVE rows first.
         events = [
             (
