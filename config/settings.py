@@ -105,6 +105,10 @@ try:
     if "webhook" in NOTIFY_CHANNELS and not WEBHOOK_URL:
         raise ConfigError("CIVICGRID_NOTIFY_CHANNELS has webhook: set CIVICGRID_WEBHOOK_URL.")
     NOTIFY_MAX_ATTEMPTS = env_int("CIVICGRID_NOTIFY_MAX_ATTEMPTS", 5, minimum=1)
+    # A failed delivery waits BASE seconds before its second attempt, twice as long before each
+    # next one, never longer than MAX seconds.
+    NOTIFY_RETRY_BASE_SECONDS = env_float("CIVICGRID_NOTIFY_RETRY_BASE_SECONDS", 60.0, minimum=1)
+    NOTIFY_RETRY_MAX_SECONDS = env_float("CIVICGRID_NOTIFY_RETRY_MAX_SECONDS", 3600.0, minimum=1)
     NOTIFY_TIMEOUT_SECONDS = env_float("CIVICGRID_NOTIFY_TIMEOUT_SECONDS", 10.0, minimum=0.1)
     # Hotspots (insights/hotspots.py): a category x area's week is a rise when it has at least
     # MIN_COUNT cases and a Poisson tail below ALPHA against the mean of its previous

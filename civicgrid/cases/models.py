@@ -590,6 +590,9 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
+    # After a failed attempt: not before this time (exponential back-off); None once the row
+    # is sent, or has had its last attempt, or was never tried.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]

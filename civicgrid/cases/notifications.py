@@ -11,8 +11,10 @@ Channels (`CIVICGRID_NOTIFY_CHANNELS`, default `in_app`):
 - email: Django's mail settings, to the user's email address.
 - sms: a JSON POST to `CIVICGRID_SMS_GATEWAY_URL`; without a gateway it is only logged.
 - webhook: one JSON POST per message to `CIVICGRID_WEBHOOK_URL` (no recipient).
-A failed delivery keeps the row with its attempts and error; `deliver_pending` (the
-`send_notifications` command) retries it, up to `CIVICGRID_NOTIFY_MAX_ATTEMPTS` attempts.
+A failed delivery keeps the row with its attempts, error and the time of its next attempt;
+`deliver_pending` (the `send_notifications` command) retries it once that time has come, with
+an exponential back-off (`CIVICGRID_NOTIFY_RETRY_BASE_SECONDS`, doubling, at most
+`CIVICGRID_NOTIFY_RETRY_MAX_SECONDS`), up to `CIVICGRID_NOTIFY_MAX_ATTEMPTS` attempts.
 """
 
 from __future__ import annotations
@@ -456,43 +458,62 @@ class DeliveryResult:
     failed: int = 0
 
 
-def _deliverable() -> Q:
-    return Q(
-        status__in=(NotificationStatus.PENDING, NotificationStatus.FAILED),
-        attempts__lt=settings.NOTIFY_MAX_ATTEMPTS,
-    ) & ~Q(channel=IN_APP)
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long a row waits after its `attempts`-th failed attempt: NOTIFY_RETRY_BASE_SECONDS
+    after the first, doubling each time, capped at NOTIFY_RETRY_MAX_SECONDS."""
+    base = settings.NOTIFY_RETRY_BASE_SECONDS
+    seconds = base * 2 ** min(max(attempts - 1, 0), 32)  # the exponent bound keeps it a float
+    return dt.timedelta(seconds=min(seconds, settings.NOTIFY_RETRY_MAX_SECONDS))
+
+
+def _deliverable(now: dt.datetime) -> Q:
+    """Rows to send now: external, not sent, attempts left, and no back-off still running."""
+    return (
+        Q(
+            status__in=(NotificationStatus.PENDING, NotificationStatus.FAILED),
+            attempts__lt=settings.NOTIFY_MAX_ATTEMPTS,
+        )
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        & ~Q(channel=IN_APP)
+    )
 
 
 def deliver_ids(ids: Iterable[int]) -> DeliveryResult:
-    """Send the given outbox rows that still need sending; record failures on the row."""
+    """Send the given outbox rows that are due; record a failure, and when the row may be
+    tried again (`retry_delay`), on the row."""
     result = DeliveryResult()
-    rows = Notification.objects.filter(_deliverable(), pk__in=list(ids)).select_related("case")
+    now = clock.now()
+    rows = Notification.objects.filter(_deliverable(now), pk__in=list(ids)).select_related("case")
     for n in rows:
         # Claim the attempt: two senders racing for one row, only one sends it.
-        claimed = Notification.objects.filter(_deliverable(), pk=n.pk, attempts=n.attempts).update(
-            attempts=F("attempts") + 1
-        )
+        claimed = Notification.objects.filter(
+            _deliverable(now), pk=n.pk, attempts=n.attempts
+        ).update(attempts=F("attempts") + 1)
         if not claimed:
             continue
+        attempts = n.attempts + 1
         try:
             ADAPTERS[n.channel](n)
         except Exception as exc:  # any adapter failure is recorded and retried later
             logger.warning("notification %s via %s failed: %s", n.pk, n.channel, exc)
+            retry_at = None
+            if attempts < settings.NOTIFY_MAX_ATTEMPTS:
+                retry_at = clock.now() + retry_delay(attempts)
             Notification.objects.filter(pk=n.pk).update(
-                status=NotificationStatus.FAILED, error=str(exc)[:500]
+                status=NotificationStatus.FAILED, error=str(exc)[:500], next_attempt_at=retry_at
             )
             result.failed += 1
         else:
             Notification.objects.filter(pk=n.pk).update(
-                status=NotificationStatus.SENT, sent_at=clock.now(), error=""
+                status=NotificationStatus.SENT, sent_at=clock.now(), error="", next_attempt_at=None
             )
             result.sent += 1
     return result
 
 
 def deliver_pending(limit: int = 100) -> DeliveryResult:
-    """Send (or retry) up to `limit` outbox rows, oldest first."""
-    ids = Notification.objects.filter(_deliverable()).order_by("created_at", "pk")
+    """Send (or retry) up to `limit` outbox rows that are due, oldest first."""
+    ids = Notification.objects.filter(_deliverable(clock.now())).order_by("created_at", "pk")
     return deliver_ids(list(ids.values_list("pk", flat=True)[:limit]))
 
 

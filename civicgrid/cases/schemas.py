@@ -414,6 +414,10 @@ class CaseNotificationOut(Schema):
     sent_at: dt.datetime | None
     attempts: int
     error: str
+    next_attempt_at: dt.datetime | None = Field(
+        description="After a failure: not retried before this time (exponential back-off)."
+    )
+    given_up: bool = Field(description="Failed, with no attempt left.")
 
 
 class ImportRowErrorOut(Schema):

@@ -171,7 +171,7 @@ def may_see_notifications(user) -> bool:
 def case_notifications(case: Case, user) -> list[dict]:
     """What was sent (or is waiting to be sent) about `case`, newest first, as rows a page or
     the API can show: the recipient's display name, the address with phones masked, the
-    delivery status with attempts and the last error.
+    delivery status with attempts, the last error and the time of the next attempt.
 
     `case` must come from `case_detail(user, ...)` (a hidden case is already a 404); a role
     that neither dispatches nor supervises is refused with PermissionDeniedError.
@@ -201,6 +201,10 @@ def case_notifications(case: Case, user) -> list[dict]:
                 "sent_at": note.sent_at,
                 "attempts": note.attempts,
                 "error": note.error,
+                "next_attempt_at": note.next_attempt_at,
+                # Failed with no attempt left: nobody will send it any more.
+                "given_up": note.status == NotificationStatus.FAILED
+                and note.next_attempt_at is None,
             }
         )
     return rows

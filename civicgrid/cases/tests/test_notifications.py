@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core import mail
 from django.core.management import call_command
@@ -11,6 +13,7 @@ from civicgrid.cases import notifications
 from civicgrid.cases.choices import Action, NotificationChannel, NotificationStatus, State
 from civicgrid.cases.models import CaseEvent, Notification
 from civicgrid.cases.tests.builders import build_case, build_unit, unit_handler
+from civicgrid.core import clock
 from tests.builders import build_user
 
 
@@ -81,18 +84,104 @@ def test_failures_are_recorded_and_retried_up_to_the_limit(staff, settings, monk
     assert (sms.status, sms.attempts, sms.error) == (NotificationStatus.FAILED, 1, "gateway down")
     sent = []
     monkeypatch.setitem(notifications.ADAPTERS, NotificationChannel.SMS, sent.append)
-    assert notifications.deliver_pending().sent == 1
+    with clock.frozen(sms.next_attempt_at):  # the back-off has run out
+        assert notifications.deliver_pending().sent == 1
     sms.refresh_from_db()
     assert (sms.status, sms.attempts, sms.error) == (NotificationStatus.SENT, 2, "")
+    assert sms.next_attempt_at is None
     assert [n.pk for n in sent] == [sms.pk]
     # A message that failed its last allowed attempt is left alone.
     monkeypatch.setitem(notifications.ADAPTERS, NotificationChannel.SMS, down)
     (again,) = notifications.notify([staff], "y", channel="sms", deliver=False)
+    later = clock.now() + dt.timedelta(days=1)
     notifications.deliver_pending()
-    notifications.deliver_pending()
-    assert notifications.deliver_pending().failed == 0
+    with clock.frozen(later):
+        notifications.deliver_pending()
+        assert notifications.deliver_pending().failed == 0
     again.refresh_from_db()
-    assert (again.status, again.attempts) == (NotificationStatus.FAILED, 2)
+    assert (again.status, again.attempts, again.next_attempt_at) == (
+        NotificationStatus.FAILED,
+        2,
+        None,
+    )
+
+
+def test_retries_back_off_exponentially_up_to_a_cap(staff, settings, monkeypatch):
+    settings.NOTIFY_MAX_ATTEMPTS = 6
+    settings.NOTIFY_RETRY_BASE_SECONDS = 60
+    settings.NOTIFY_RETRY_MAX_SECONDS = 300
+    assert [notifications.retry_delay(n).total_seconds() for n in range(1, 6)] == [
+        60,
+        120,
+        240,
+        300,
+        300,
+    ]
+    calls = []
+
+    def down(notification):
+        calls.append(clock.now())
+        raise OSError("gateway down")
+
+    monkeypatch.setitem(notifications.ADAPTERS, NotificationChannel.SMS, down)
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    with clock.frozen(start):
+        (sms,) = notifications.notify([staff], "x", channel="sms", deliver=False)
+    # Knock every 30 seconds for an hour: the sender tries only when the row is due.
+    for step in range(121):
+        with clock.frozen(start + dt.timedelta(seconds=30 * step)):
+            notifications.deliver_pending()
+    offsets = [(at - start).total_seconds() for at in calls]
+    # Tried at 0, then after 60, 120, 240, 300 (the cap), 300 seconds; six attempts in all.
+    assert offsets == [0, 60, 180, 420, 720, 1020]
+    sms.refresh_from_db()
+    assert (sms.status, sms.attempts, sms.next_attempt_at) == (NotificationStatus.FAILED, 6, None)
+
+
+def test_a_row_not_yet_due_is_skipped_even_when_named(staff, settings, monkeypatch):
+    settings.NOTIFY_RETRY_BASE_SECONDS = 600
+
+    def down(notification):
+        raise OSError("gateway down")
+
+    monkeypatch.setitem(notifications.ADAPTERS, NotificationChannel.SMS, down)
+    (sms,) = notifications.notify([staff], "x", channel="sms", deliver=False)
+    start = clock.now()
+    with clock.frozen(start):
+        notifications.deliver_ids([sms.pk])
+    sms.refresh_from_db()
+    assert sms.next_attempt_at == start + dt.timedelta(seconds=600)
+    monkeypatch.setitem(notifications.ADAPTERS, NotificationChannel.SMS, lambda n: None)
+    with clock.frozen(start + dt.timedelta(seconds=599)):
+        assert notifications.deliver_ids([sms.pk]).sent == 0
+    with clock.frozen(start + dt.timedelta(seconds=600)):
+        assert notifications.deliver_ids([sms.pk]).sent == 1
+
+
+def test_the_case_shows_what_failed_and_when_it_is_tried_again(
+    town, personas, settings, monkeypatch
+):
+    from civicgrid.cases import selectors
+
+    settings.NOTIFY_MAX_ATTEMPTS = 2
+    case = build_case(town, state=State.RECEIVED)
+    handler = build_user("sms_handler", phone="13800000009")
+
+    def down(notification):
+        raise OSError("gateway down")
+
+    monkeypatch.setitem(notifications.ADAPTERS, NotificationChannel.SMS, down)
+    (sms,) = notifications.notify([handler], "x", case=case, channel="sms", deliver=False)
+    notifications.deliver_pending()
+    viewer = personas["street_dispatcher"]
+    (row,) = selectors.case_notifications(case, viewer)
+    sms.refresh_from_db()
+    assert (row["status"], row["attempts"], row["error"]) == ("failed", 1, "gateway down")
+    assert row["next_attempt_at"] == sms.next_attempt_at and not row["given_up"]
+    with clock.frozen(sms.next_attempt_at):
+        notifications.deliver_pending()
+    (row,) = selectors.case_notifications(case, viewer)
+    assert (row["attempts"], row["next_attempt_at"], row["given_up"]) == (2, None, True)
 
 
 def test_sms_posts_to_the_gateway_or_is_only_logged(
