@@ -119,27 +119,30 @@ def home_case_counts(user) -> dict:
     if dispatches:
         counts["returned"] = Count("id", filter=Q(state=State.RETURNED))
     if handles_units:
-        counts["awaiting_acceptance"] = Count(
-            "id", filter=Q(state=State.DISPATCHED, lead_unit_id__in=scope.unit_ids)
-        )
+        counts["awaiting_acceptance"] = Count("id", filter=_awaiting_acceptance(scope.unit_ids))
     result = Case.objects.visible_to(user).aggregate(**counts)
     result.setdefault("returned", None)
     result.setdefault("awaiting_acceptance", None)
     return result
 
 
-def unit_inbox(user) -> QuerySet[Case]:
-    """Open cases of the user's own units (lead or co-handler), the nearest deadline first."""
+def unit_inbox(user, *, awaiting_acceptance: bool = False) -> QuerySet[Case]:
+    """Open cases of the user's own units (lead or co-handler), the nearest deadline first;
+    with `awaiting_acceptance`, only those dispatched to one of them as lead and not yet
+    accepted (what the home page counts under that name)."""
     caller = scope_of(user)
     if not caller.unit_ids:
         return Case.objects.none()
-    return (
-        Case.objects.visible_to(user)
-        .open()
-        .filter(Case.scope_unit_q(caller.unit_ids))
-        .select_related("category", "lead_unit", "grid")
-        .order_by("resolve_due_at", "received_at", "id")
+    cases = Case.objects.visible_to(user).open().filter(Case.scope_unit_q(caller.unit_ids))
+    if awaiting_acceptance:
+        cases = cases.filter(_awaiting_acceptance(caller.unit_ids))
+    return cases.select_related("category", "lead_unit", "grid").order_by(
+        "resolve_due_at", "received_at", "id"
     )
+
+
+def _awaiting_acceptance(unit_ids) -> Q:
+    return Q(state=State.DISPATCHED, lead_unit_id__in=unit_ids)
 
 
 def case_detail(user, pk: int) -> Case:

@@ -136,14 +136,18 @@ def duplicate_candidates(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the unit's inbox --------------------------------------------------------------------------
 
 
+# `?show=awaiting_acceptance`: only the cases dispatched to my unit that it has not accepted.
+AWAITING_ACCEPTANCE = "awaiting_acceptance"
+
+
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     """Open cases of my unit(s), nearest deadline first, with the unit's next step inline."""
     require(request, "cases.handle")
     scope = scope_of(request.user)
-    page_obj = Paginator(selectors.unit_inbox(request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    awaiting = request.GET.get("show") == AWAITING_ACCEPTANCE
+    cases = selectors.unit_inbox(request.user, awaiting_acceptance=awaiting)
+    page_obj = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
     for case in page_obj.object_list:
         units = handling_units(case)
@@ -159,7 +163,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
                 "offered": offered,
             }
         )
-    return render(request, "cases/inbox.html", {"page_obj": page_obj, "rows": rows})
+    return render(
+        request,
+        "cases/inbox.html",
+        {"page_obj": page_obj, "rows": rows, "awaiting": awaiting, "show": AWAITING_ACCEPTANCE},
+    )
 
 
 # --- the case page ------------------------------------------------------------------------------

@@ -281,7 +281,7 @@ def test_department_handler_home_counts_their_units_cases(client, town, personas
     # The unit sees its own three open cases (both streets), not the other unit's.
     assert counts["open"] == 3 and counts["overdue"] == 2 and counts["returned"] is None
     assert counts["awaiting_acceptance"] == 2
-    assert f'<a href="{reverse("cases:inbox")}">2</a>' in page.text
+    assert f'<a href="{reverse("cases:inbox")}?show=awaiting_acceptance">2</a>' in page.text
 
 
 def test_outsider_home_has_no_case_panel(client, town, personas):
