@@ -75,10 +75,10 @@ class Doc:
 
 @dataclass(frozen=True)
 class Weights:
-    docs_per_group: int = 8
+    docs_per_group: int = 5
     max_groups: int = 600
     min_size: int = 3
-    min_similarity: float = 0.6
+    min_similarity: float = 0.65
     merge_similarity: float = 0.85
     recent_days: int = 60
     growth_min: float = 0.5
