@@ -139,6 +139,7 @@ def _rises(user, week, level, rule, category, area, include_unflagged) -> list[d
                 "area": place.name if place else "—",
                 "area_path": place.path if place else "",
                 "week": r.week,
+                "week_end": r.week + dt.timedelta(days=6),
                 "count": r.count,
                 "baseline_mean": r.baseline_mean,
                 "ratio": r.ratio,
@@ -192,6 +193,7 @@ def _clusters(cases: QuerySet[Case]) -> list[dict]:
             "address": c.address,
             "place": places.get(c.area_path, ""),
             "area_path": c.area_path,
+            "area_id": _last_id(c.area_path),
         }
         for c in found
     ]
@@ -259,6 +261,11 @@ def _repeat_addresses(cases: QuerySet[Case]) -> list[dict]:
     found = [e for e in counted.values() if e["count"] >= settings.HOTSPOT_REPEAT_MIN]
     found.sort(key=lambda e: (-e["count"], e["address"]))
     return found[:100]
+
+
+def _last_id(path: str) -> int | None:
+    parts = [p for p in path.strip("/").split("/") if p]
+    return int(parts[-1]) if parts else None
 
 
 def _names(model, ids) -> dict[int, str]:

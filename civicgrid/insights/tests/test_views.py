@@ -118,3 +118,27 @@ def test_field_errors_and_scope(town, personas):
     run = MiningRun.objects.create(area=town.streets["A"], since=NOW, until=NOW)
     neighbour = as_user(build_user("street_b", role=Role.STREET_DISPATCHER, area=town.streets["B"]))
     assert neighbour.get(reverse("insights:run", args=[run.pk])).status_code == 404
+
+
+def test_hotspot_page_links_a_rise_to_its_cases_and_to_a_task(town, personas):
+    from civicgrid.cases.tests.builders import build_category
+    from civicgrid.scoring import rollups
+
+    noise = build_category("噪音扰民")
+    at = timezone.make_aware(dt.datetime(2026, 11, 11, 9))
+    for i in range(6):
+        build_case(town, category=noise, received_at=at + dt.timedelta(hours=i))
+    rollups.refresh()
+    page = as_user(personas["street_dispatcher"]).get(
+        reverse("insights:hotspots"), {"week": "2026-11-11", "level": "community"}
+    )
+    body = page.content.decode()
+    rise = page.context["report"].rises[0]
+    assert (rise["area"], rise["count"]) == ("A1社区", 6)
+    assert (
+        f"?state=all&area={rise['area_id']}&category={noise.pk}"
+        "&received_from=2026-11-09&received_to=2026-11-15"
+    ) in body
+    assert f"{reverse('insights:task_new')}?area={rise['area_id']}&category={noise.pk}" in body
+    cluster = page.context["report"].clusters[0]
+    assert cluster["size"] == 6 and cluster["area_id"] == town.grids["A1-1"].pk
