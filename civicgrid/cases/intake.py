@@ -40,6 +40,7 @@ from civicgrid.cases.models import (
     Category,
     Tag,
 )
+from civicgrid.classifier import intake as classifier_intake
 from civicgrid.core import audit, clock
 from civicgrid.core.errors import PermissionDeniedError, ServiceError
 from civicgrid.core.models import AuditEntry
@@ -130,6 +131,9 @@ def receive_case(
             existing.replayed = True
             return existing
     location = _locate(fields["lat"], fields["lon"], fields["address"])
+    # The classifier's suggestions (nothing without an active model); a confident one may
+    # fill in a missing category before the deadlines are set from it.
+    fields["suggested"] = classifier_intake.prepare(fields)
     try:
         return _write(
             actor=actor,
@@ -572,14 +576,21 @@ def _write(
         found = routing.route(case.category, grid or area)
         case.route = found  # what the catalogue suggested, for the caller to show
         dispatch = None
-        if found.auto and found.unit is not None:
+        by_classifier = not found.auto and classifier_intake.may_dispatch(
+            fields["suggested"], case, found
+        )
+        if (found.auto or by_classifier) and found.unit is not None:
             # The catalogue decides, not the person who took the call (a hotline operator may
             # not dispatch): the system is the actor, and the event names the rule. The case
             # is inserted dispatched, with its rows written below.
             dispatch = services.dispatch_new_case(
                 case,
                 found.unit,
-                note=_("Dispatch catalogue rule %(rule)d") % {"rule": found.rule.pk},
+                note=(
+                    classifier_intake.dispatch_note(fields["suggested"])
+                    if by_classifier
+                    else _("Dispatch catalogue rule %(rule)d") % {"rule": found.rule.pk}
+                ),
             )
         case.save(force_insert=True)
         if fields["tags"]:
@@ -639,4 +650,5 @@ def _write(
         # One audience lookup for both events. The RECEIVE audience (the desk, the reporter)
         # does not depend on the dispatch.
         notifications.notify_case_events(events, new_case_ids=[case.pk])
+        classifier_intake.record(case, fields["suggested"], auto_dispatched=by_classifier)
     return case

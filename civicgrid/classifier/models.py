@@ -75,8 +75,9 @@ class ClassifierModel(models.Model):
 class Suggestion(models.Model):
     """What the classifier suggested for one case at intake, and what the operator chose.
 
-    `accepted` is true when the chosen category is the top suggestion; `chosen_rank` says
-    which of the three it was (None: none of them, or no category chosen).
+    `accepted` is true when the operator chose the top suggestion; `chosen_rank` says which
+    of the three they chose (None: none of them, no category, or the category was filled in
+    from the suggestion, see `category_filled`).
     """
 
     case = models.OneToOneField(
@@ -108,6 +109,9 @@ class Suggestion(models.Model):
     chosen_rank = models.PositiveSmallIntegerField(_("rank of the choice"), null=True, blank=True)
     accepted = models.BooleanField(_("accepted"), default=False)
     confidence = models.FloatField(_("top confidence"), default=0.0)
+    # The case came in without a category and took the confident top suggestion: not an
+    # operator's choice, so not counted as accepted.
+    category_filled = models.BooleanField(_("category from the suggestion"), default=False)
     auto_dispatched = models.BooleanField(_("dispatched automatically"), default=False)
     # The case's area path, copied at intake: acceptance statistics are read in the caller's
     # scope without joining every case.

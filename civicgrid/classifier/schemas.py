@@ -63,6 +63,7 @@ class AcceptanceRow(Schema):
     suggested: int
     accepted: int
     in_top3: int
+    filled: int
     auto_dispatched: int
     rate: float | None
     top3_rate: float | None

@@ -25,15 +25,21 @@ class Acceptance:
     suggested: int
     accepted: int  # the top suggestion was chosen
     in_top3: int  # one of the three was chosen
+    filled: int  # no category was chosen; the confident top suggestion was taken
     auto_dispatched: int
 
     @property
+    def chosen_by_operator(self) -> int:
+        return self.suggested - self.filled
+
+    @property
     def rate(self) -> float | None:
-        return self.accepted / self.suggested if self.suggested else None
+        """Share of the operators' choices that took the top suggestion."""
+        return self.accepted / self.chosen_by_operator if self.chosen_by_operator else None
 
     @property
     def top3_rate(self) -> float | None:
-        return self.in_top3 / self.suggested if self.suggested else None
+        return self.in_top3 / self.chosen_by_operator if self.chosen_by_operator else None
 
 
 def acceptance(
@@ -52,6 +58,7 @@ def acceptance(
             suggested=Count("pk"),
             accepted=Count("pk", filter=Q(accepted=True)),
             in_top3=Count("pk", filter=Q(chosen_rank__isnull=False)),
+            filled=Count("pk", filter=Q(category_filled=True)),
             auto=Count("pk", filter=Q(auto_dispatched=True)),
         )
         .order_by("-suggested", "suggested_category__code")
@@ -64,6 +71,7 @@ def acceptance(
             suggested=row["suggested"],
             accepted=row["accepted"],
             in_top3=row["in_top3"],
+            filled=row["filled"],
             auto_dispatched=row["auto"],
         )
         for row in grouped
@@ -75,6 +83,7 @@ def acceptance(
         sum(r.suggested for r in result),
         sum(r.accepted for r in result),
         sum(r.in_top3 for r in result),
+        sum(r.filled for r in result),
         sum(r.auto_dispatched for r in result),
     )
     return result, total

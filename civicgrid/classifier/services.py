@@ -355,10 +355,10 @@ def auto_confidence() -> float | None:
 
 
 def record_suggestion(
-    case, suggestions: Suggestions, *, auto_dispatched: bool = False
+    case, suggestions: Suggestions, *, filled: bool = False, auto_dispatched: bool = False
 ) -> Suggestion:
     """The suggestions made for `case` at intake and the category it was received with."""
-    chosen = case.category_id
+    chosen = None if filled else case.category_id
     rank = next(
         (
             i + 1
@@ -373,10 +373,11 @@ def record_suggestion(
         model=suggestions.model,
         top=[item.as_dict() for item in suggestions.items],
         suggested_category=top.category if top else None,
-        chosen_category_id=chosen,
+        chosen_category_id=case.category_id,
         chosen_rank=rank if chosen else None,
         accepted=rank == 1,
         confidence=top.confidence if top else 0.0,
+        category_filled=filled,
         auto_dispatched=auto_dispatched,
         area_path=case.area_path,
         created_at=clock.now(),
