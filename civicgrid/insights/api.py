@@ -33,6 +33,7 @@ from civicgrid.insights.schemas import (
     TopicIn,
     TopicOut,
     TopicStatusIn,
+    TopicUpdateIn,
 )
 
 router = Router(tags=["insights"])
@@ -296,6 +297,30 @@ def _topic(request, topic_id: int) -> Topic:
 )
 def get_topic(request, topic_id: int):
     return topic_detail(request, _topic(request, topic_id))
+
+
+@router.put(
+    "/insights/topics/{topic_id}",
+    response={200: TopicOut, **REFUSED},
+    summary="Change a topic's title, description, owner, month, categories and keywords",
+)
+def update_topic(request, topic_id: int, payload: TopicUpdateIn):
+    topic = _topic(request, topic_id)
+    require(request, "cases.dispatch")
+    categories = list(Category.objects.filter(pk__in=payload.categories))
+    if len(categories) != len(set(payload.categories)):
+        raise invalid("categories", "Not found.", "body")
+    services.update_topic(
+        topic,
+        actor=request.user,
+        title=payload.title,
+        description=payload.description,
+        owner_unit=_unit(payload.owner_unit, "owner_unit"),
+        period=payload.period,
+        categories=categories,
+        keywords=payload.keywords,
+    )
+    return topic_out(topic)
 
 
 @router.post(

@@ -130,6 +130,15 @@ class TopicIn(Schema):
     cases: list[str] = Field([], description="Case numbers to link.")
 
 
+class TopicUpdateIn(Schema):
+    title: str
+    description: str = ""
+    owner_unit: int
+    period: dt.date = Field(description="Any day of the month the topic is worked on.")
+    categories: list[int] = []
+    keywords: str = ""
+
+
 class TopicStatusIn(Schema):
     status: TopicStatus
     note: str = ""

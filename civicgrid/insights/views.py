@@ -260,6 +260,53 @@ def topic_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def topic_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a topic's title, description, owner, month, categories and keywords."""
+    topic = _topic(request, pk)
+    if not scope_of(request.user).covers_path(topic.area.path, "cases.dispatch"):
+        raise Http404
+    if request.method == "POST":
+        form = TopicForm(request.POST, user=request.user, with_area=False)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.update_topic(
+                    topic,
+                    actor=request.user,
+                    title=data["title"],
+                    description=data["description"],
+                    owner_unit=data["owner_unit"],
+                    period=data["period"],
+                    categories=data["categories"],
+                    keywords=data["keywords"],
+                )
+            except ServiceError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("The topic is saved."))
+                return redirect("insights:topic", pk=topic.pk)
+    else:
+        form = TopicForm(
+            initial={
+                "title": topic.title,
+                "description": topic.description,
+                "owner_unit": topic.owner_unit_id,
+                "period": topic.period,
+                "categories": list(topic.categories.values_list("pk", flat=True)),
+                "keywords": topic.keywords,
+            },
+            user=request.user,
+            with_area=False,
+        )
+    return render(
+        request,
+        "insights/topic_form.html",
+        {"form": form, "topic": topic},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
 @require_POST
 def topic_status(request: HttpRequest, pk: int) -> HttpResponse:
     topic = _topic(request, pk)

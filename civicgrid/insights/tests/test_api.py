@@ -77,6 +77,19 @@ def test_topic_round_trip_with_a_task(town, personas, desk):
     assert moved.json()["status"] == "active"
     again = post(client, f"{API}/topics/{topic['id']}/status", {"status": "planned"})
     assert again.status_code == 422 and again.json()["errors"][0]["field"] == "status"
+    edited = client.put(
+        f"{API}/topics/{topic['id']}",
+        {**topic_body(town, desk), "title": "搅拌站夜间施工", "period": "2026-12-03"},
+        content_type="application/json",
+    )
+    assert edited.status_code == 200, edited.json()
+    assert (edited.json()["title"], edited.json()["period"]) == ("搅拌站夜间施工", "2026-12-01")
+    blank = client.put(
+        f"{API}/topics/{topic['id']}",
+        {**topic_body(town, desk), "title": ""},
+        content_type="application/json",
+    )
+    assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "title"
     detail = client.get(f"{API}/topics/{topic['id']}").json()
     assert [t["case_number"] for t in detail["tasks"]] == [task.json()["case_number"]]
     assert client.get(f"{API}/tasks", {"topic": topic["id"]}).json()["count"] == 1

@@ -90,6 +90,13 @@ def test_candidate_to_topic_to_task_in_the_browser(town, personas):
     proactive = ProactiveTask.objects.get()
     assert proactive.case.channel == Channel.PROACTIVE
     assert proactive.case.number in client.get(created.url).content.decode()
+    edit = client.post(
+        reverse("insights:topic_edit", args=[topic.pk]),
+        {"title": "搅拌站夜间噪音", "owner_unit": desk.unit.pk, "period": "2026-11-01"},
+    )
+    assert edit.status_code == 302
+    topic.refresh_from_db()
+    assert topic.title == "搅拌站夜间噪音" and topic.keywords == ""
     other = build_case(town, title="搅拌站", received_at=NOW)
     client.post(reverse("insights:topic_cases", args=[topic.pk]), {"numbers": other.number})
     assert topic.cases.count() == 6
