@@ -107,7 +107,7 @@
         { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" }, splitLine: { show: false } },
       ],
       series: [
-        { name: T.received, type: "bar", itemStyle: { color: BRAND }, data: d.trend.map(function (b) { return b.total; }) },
+        { name: T.received, type: "bar", barMaxWidth: 28, itemStyle: { color: BRAND }, data: d.trend.map(function (b) { return b.total; }) },
         { name: T.response_on_time, type: "line", yAxisIndex: 1, itemStyle: { color: OK },
           data: d.trend.map(function (b) { return b.response_on_time === null ? null : +(b.response_on_time * 100).toFixed(1); }) },
         { name: T.resolved_on_time, type: "line", yAxisIndex: 1, itemStyle: { color: WARN },
@@ -132,7 +132,7 @@
         grid: { left: 8, right: 36, top: 8, bottom: 8, containLabel: true },
         xAxis: { type: "value", minInterval: 1 },
         yAxis: { type: "category", inverse: true, data: rows.map(function (r) { return r.label; }) },
-        series: [{ type: "bar", itemStyle: { color: BRAND }, label: { show: true, position: "right" },
+        series: [{ type: "bar", barMaxWidth: 24, itemStyle: { color: BRAND }, label: { show: true, position: "right" },
           data: rows.map(function (r) { return r.total; }) }],
       }, urls);
     }
@@ -163,7 +163,7 @@
       grid: { left: 8, right: 40, top: 8, bottom: 8, containLabel: true },
       xAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
       yAxis: { type: "category", inverse: true, data: d.rates.map(function (r) { return r.label; }) },
-      series: [{ type: "bar", itemStyle: { color: BRAND }, label: { show: true, position: "right", formatter: "{c}%" },
+      series: [{ type: "bar", barMaxWidth: 24, itemStyle: { color: BRAND }, label: { show: true, position: "right", formatter: "{c}%" },
         data: d.rates.map(function (r) { return r.rate === null ? null : +(r.rate * 100).toFixed(1); }) }],
     }, d.rates.map(function (r) { return r.numerator_url; }));
     table("rates", [T.rate, T.value, T.numerator, T.denominator], d.rates.map(function (r) {
@@ -180,8 +180,8 @@
       xAxis: { type: "value", minInterval: 1 },
       yAxis: { type: "category", inverse: true, data: d.compliance.map(function (c) { return c.label; }) },
       series: [
-        { name: T.on_time, type: "bar", stack: "all", itemStyle: { color: OK }, data: d.compliance.map(function (c) { return c.on_time; }) },
-        { name: T.late, type: "bar", stack: "all", itemStyle: { color: ACCENT }, data: d.compliance.map(function (c) { return c.late; }) },
+        { name: T.on_time, type: "bar", barMaxWidth: 24, stack: "all", itemStyle: { color: OK }, data: d.compliance.map(function (c) { return c.on_time; }) },
+        { name: T.late, type: "bar", barMaxWidth: 24, stack: "all", itemStyle: { color: ACCENT }, data: d.compliance.map(function (c) { return c.late; }) },
       ],
     }, function (p) {
       var c = d.compliance[p.dataIndex];
