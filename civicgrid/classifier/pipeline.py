@@ -39,14 +39,15 @@ class Options:
     char_n: int = 2  # character 1..n-grams
     use_words: bool = False  # jieba words as a second feature block (slow: see the docs)
     min_df: int = 2  # a feature must occur in this many training texts
-    c: float = 1.0  # LinearSVC regularisation (smaller: smoother)
+    c: float = 2.0  # LinearSVC regularisation (smaller: smoother)
     title_weight: int = 2
     # Self-training: the share of unlabelled texts, surest first, added with the labels the
     # first model gives them (0 turns it off), and how many rounds of it.
     self_training_share: float = 0.0
     self_training_rounds: int = 1
-    # Fit the vocabulary and IDF on the training and the unlabelled texts together.
-    vocabulary_from_unlabelled: bool = False
+    # Fit the vocabulary and IDF on the training and the unlabelled texts together (no
+    # effect without unlabelled texts).
+    vocabulary_from_unlabelled: bool = True
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -75,6 +76,7 @@ class CaseClassifier:
         self.word_names: np.ndarray = np.array([])
         self.model: CalibratedClassifierCV | None = None
         self.summary: dict = {}
+        self.dropped: list[str] = []
 
     # --- features ---------------------------------------------------------------------------
 
@@ -104,8 +106,8 @@ class CaseClassifier:
         unlabelled: Sequence[tuple[str, str]] = (),
     ) -> CaseClassifier:
         """Fit on (title, description) pairs and their labels; `unlabelled` pairs are used only
-        as the options say: self-training, and the vocabulary (both off by default: measured on
-        the message board data, both made the model worse; see docs/classifier.md)."""
+        as the options say: for the vocabulary and IDF (on by default: it helped), and for
+        self-training (off by default: it did not help; see docs/classifier.md)."""
         docs, labels = self._checked(texts, labels)
         extra = (
             [self.text(t, d) for t, d in unlabelled]
@@ -134,6 +136,7 @@ class CaseClassifier:
             "unlabelled_rows": len(unlabelled),
             "pseudo_labelled_rows": added,
             "features": int(x.shape[1]),
+            "dropped_labels": self.dropped,
         }
         return self
 
@@ -148,6 +151,7 @@ class CaseClassifier:
                 f"at least two labels with {MIN_EXAMPLES_PER_LABEL} or more examples each are "
                 f"needed; found {len(keep)} ({', '.join(sorted(counts)) or 'none'})"
             )
+        self.dropped = sorted(label for label in counts if label not in keep)
         docs = [self.text(t, d) for (t, d), _label in rows]
         if not any(docs):
             raise TrainingError("every text is empty")

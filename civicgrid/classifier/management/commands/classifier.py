@@ -59,7 +59,7 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="CSV",
-            help="unlabelled messages for self-training (with --self-training)",
+            help="unlabelled messages: their words go into the vocabulary (and with --self-training, pseudo-labelled rows into training)",
         )
         train.add_argument(
             "--self-training",
