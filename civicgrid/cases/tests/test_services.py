@@ -542,7 +542,7 @@ def test_the_compare_and_swap_refuses_a_write_that_lost_the_race(
         type(locked).objects.filter(pk=locked.pk).update(version=locked.version + 1)
         return locked
 
-    monkeypatch.setattr(services, "_lock", lock_then_lose)
+    monkeypatch.setattr(services.steps, "_lock", lock_then_lose)  # what _begin calls
     events = CaseEvent.objects.count()
     with pytest.raises(services.ConflictError):
         services.dispatch_case(case, desk.unit, actor=dispatcher)

@@ -1,22 +1,6 @@
-"""Every transition of a case (接诉即办), and whistles (吹哨报到), as audited writes.
-
-Each function runs in one transaction and follows the same steps (`_begin` / `_finish`):
-1. the case must be visible to the actor (`Case.objects.visible_to`), else `Http404`, so a unit
-   never learns that another unit's case exists;
-2. the actor's role must carry the action's capability (`workflow.TRANSITIONS`), else
-   `PermissionDeniedError`; unit actions (accept, return, extension, resolve) also need the
-   actor to belong to the lead unit, co-handler replies to a co-handling unit;
-3. the row is locked (`select_for_update`), the caller's `expected_version` compared (a stale
-   form gets `ConflictError`), and `workflow.check` refuses an illegal transition
-   (`IllegalTransition`) before anything is written;
-4. the changes are saved with a compare-and-swap `UPDATE ... WHERE version = old` that bumps the
-   version (SQLite ignores row locks, so the swap is what stops a second writer there); the
-   timeline event (`CaseEvent`), the audit row, the deadlines (`sla`) and the outbox rows
-   (`notifications`) are written in the same transaction.
-
-`actor=None` is the system itself (automatic dispatch by a catalogue rule, a management
-command): visibility and capability checks are skipped, the workflow table is not.
-"""
+"""The case's transitions (接诉即办): dispatch, accept, return and ruling, extensions, suspension,
+supervision, co-handling, resolution, callbacks, reopening, closing, merging, invalid cases and
+comments. Each is one transaction built on `steps`."""
 
 from __future__ import annotations
 
@@ -25,12 +9,9 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
-from django.http import Http404
 from django.utils.translation import gettext as _
 
-from civicgrid.accounts.choices import Role
-from civicgrid.accounts.models import Unit, User
-from civicgrid.areas.models import Area
+from civicgrid.accounts.models import Unit
 from civicgrid.cases import workflow
 from civicgrid.cases.choices import (
     Action,
@@ -40,7 +21,6 @@ from civicgrid.cases.choices import (
     ReturnReason,
     Satisfaction,
     Solved,
-    SummonsStatus,
 )
 from civicgrid.cases.models import (
     Callback,
@@ -48,233 +28,26 @@ from civicgrid.cases.models import (
     CaseEvent,
     CaseHandler,
     Extension,
-    Summons,
     Supervision,
-    Whistle,
 )
-from civicgrid.core import audit, clock
+from civicgrid.cases.services.steps import (
+    MIN_INVALID_REASON,
+    _add_co,
+    _begin,
+    _check_unit,
+    _check_visible,
+    _finish,
+    _json,
+    _records,
+    _require,
+    _set_lead,
+    _Step,
+    _sync,
+)
+from civicgrid.core import clock
 from civicgrid.core.errors import PermissionDeniedError, ServiceError
 from civicgrid.core.models import AuditEntry
 from civicgrid.core.scoping import scope_of
-
-# An invalid-case ruling removes the case from the scorecards, so it must say why.
-MIN_INVALID_REASON = 5
-
-# Fields a transition may change; `version` is written by the compare-and-swap itself.
-_TRACKED = tuple(
-    f.attname for f in Case._meta.concrete_fields if f.attname not in {"id", "version"}
-)
-
-
-class ConflictError(ServiceError):
-    """Someone else changed the case since the caller read it; reload and try again."""
-
-    def __init__(self, message: str | None = None):
-        super().__init__(message or _("The case was changed by someone else; reload it."))
-
-
-# --- the mechanics shared by every transition ---------------------------------------------
-
-
-class _Step:
-    """A locked case on its way from one state to the next."""
-
-    def __init__(self, case: Case, action: str, actor, now: dt.datetime, target: str):
-        self.case = case
-        self.action = action
-        self.actor = actor
-        self.now = now
-        self.from_state = case.state
-        self.to_state = target
-        self.before = {name: getattr(case, name) for name in _TRACKED}
-
-
-def _require(value: str, field: str, message: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ServiceError(message, field)
-    return value
-
-
-def _check_visible(model_qs, obj, actor) -> None:
-    if actor is not None and not model_qs.visible_to(actor).filter(pk=obj.pk).exists():
-        raise Http404
-
-
-def _check_capability(actor, capability: str) -> None:
-    if actor is not None and not scope_of(actor).can(capability):
-        raise PermissionDeniedError(_("Your role may not do this (needs %s).") % capability)
-
-
-def _in_unit(actor, unit_id: int | None) -> bool:
-    scope = scope_of(actor)
-    return scope.everything or (unit_id is not None and unit_id in scope.unit_ids)
-
-
-def _check_lead_unit(actor, case: Case) -> None:
-    if actor is not None and not _in_unit(actor, case.lead_unit_id):
-        raise PermissionDeniedError(_("Only the lead unit of the case may do this."))
-
-
-def _lock(case: Case, expected_version: int | None = None) -> Case:
-    locked = Case.objects.select_for_update().get(pk=case.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise ConflictError()
-    return locked
-
-
-def _begin(
-    case: Case,
-    action: str,
-    *,
-    actor,
-    expected_version: int | None = None,
-    lead_unit_only: bool = False,
-    reporter_may: bool = False,
-) -> _Step:
-    """Visibility, capability, lock, version and transition checks; nothing written yet."""
-    _check_visible(Case.objects, case, actor)
-    capability = workflow.transition(action).capability
-    if actor is not None and not (reporter_may and case.reporter_id == actor.pk):
-        _check_capability(actor, capability)
-        # The capability must hold where the case is, not just somewhere in the user's roles.
-        if not Case.objects.visible_to(actor, capability).filter(pk=case.pk).exists():
-            raise PermissionDeniedError(
-                _("Your role may not do this here (needs %s).") % capability
-            )
-    locked = _lock(case, expected_version)
-    target = workflow.check(action, locked.state)
-    if lead_unit_only:
-        _check_lead_unit(actor, locked)
-    return _Step(locked, action, actor, clock.now(), target)
-
-
-def _json(value):
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value
-
-
-def _save(step: _Step) -> None:
-    """Compare-and-swap the changed fields, bumping the version."""
-    case = step.case
-    changed = {
-        name: getattr(case, name) for name in _TRACKED if getattr(case, name) != step.before[name]
-    }
-    old = case.version
-    rows = Case.objects.filter(pk=case.pk, version=old).update(version=old + 1, **changed)
-    if rows != 1:
-        raise ConflictError()
-    case.version = old + 1
-
-
-def _finish(
-    step: _Step,
-    *,
-    reason: str = "",
-    unit_id: int | None = None,
-    data: dict | None = None,
-    deadlines: bool = True,
-) -> CaseEvent:
-    """Save the step, write its event and audit row, update the deadlines, notify."""
-    from civicgrid.cases import notifications
-
-    event, entry = _close(step, reason=reason, unit_id=unit_id, data=data, deadlines=deadlines)
-    event.save(force_insert=True)
-    entry.save(force_insert=True)
-    notifications.notify_case(step.case, event)
-    return event
-
-
-def _close(
-    step: _Step,
-    *,
-    reason: str = "",
-    unit_id: int | None = None,
-    data: dict | None = None,
-    deadlines: bool = True,
-) -> tuple[CaseEvent, AuditEntry]:
-    """`_finish` up to the event and the audit row, which are returned unsaved: the state,
-    the deadlines and the compare-and-swap save of the case."""
-    from civicgrid.cases import sla
-
-    case = step.case
-    case.state = step.to_state
-    if deadlines:
-        sla.apply_deadlines(case, now=step.now)
-    _save(step)
-    return _records(step, reason=reason, unit_id=unit_id, data=data)
-
-
-def _records(
-    step: _Step, *, reason: str = "", unit_id: int | None = None, data: dict | None = None
-) -> tuple[CaseEvent, AuditEntry]:
-    """The step's event and audit row (the fields it changed), unsaved."""
-    case = step.case
-    before = step.before
-    changes = {
-        name: [_json(before[name]), _json(getattr(case, name))]
-        for name in _TRACKED
-        if getattr(case, name) != before[name]
-    }
-    event = CaseEvent(
-        case=case,
-        at=step.now,
-        actor=step.actor,
-        action=step.action,
-        from_state=step.from_state,
-        to_state=step.to_state,
-        unit_id=unit_id if unit_id is not None else case.lead_unit_id,
-        reason=reason,
-        data=data or {},
-    )
-    entry = audit.entry(
-        step.actor,
-        AuditEntry.Action.UPDATE,
-        case,
-        fields={"action": step.action, **changes},
-        reason=reason,
-    )
-    return event, entry
-
-
-def _sync(original: Case, locked: Case) -> Case:
-    """Copy the saved values onto the caller's instance, so it is not left stale."""
-    if original is not locked:
-        for name in (*_TRACKED, "version"):
-            setattr(original, name, getattr(locked, name))
-    return original
-
-
-def _set_lead(case: Case, unit: Unit, now: dt.datetime) -> None:
-    """Make `unit` the case's lead handler; the previous lead row becomes inactive."""
-    current = case.handlers.filter(active=True)
-    current.filter(role=HandlerRole.LEAD).exclude(unit=unit).update(active=False)
-    existing = current.filter(unit=unit).first()
-    if existing is None:
-        CaseHandler.objects.create(case=case, unit=unit, role=HandlerRole.LEAD, assigned_at=now)
-    elif existing.role != HandlerRole.LEAD:
-        existing.role = HandlerRole.LEAD
-        existing.assigned_at = now
-        existing.save(update_fields=["role", "assigned_at"])
-    case.lead_unit = unit
-
-
-def _add_co(case: Case, unit: Unit, now: dt.datetime) -> bool:
-    """Add `unit` as a co-handler; False when it already handles the case."""
-    if case.handlers.filter(active=True, unit=unit).exists():
-        return False
-    CaseHandler.objects.create(case=case, unit=unit, role=HandlerRole.CO, assigned_at=now)
-    return True
-
-
-def _check_unit(unit: Unit | None, field: str = "unit") -> Unit:
-    if unit is None:
-        raise ServiceError(_("Choose a handling unit."), field)
-    if not unit.is_active:
-        raise ServiceError(_("%s is no longer active.") % unit.name, field)
-    return unit
-
 
 # --- dispatch, reassign, accept, return, ruling ------------------------------------------
 
@@ -741,151 +514,3 @@ def comment_case(case: Case, *, actor, text: str) -> CaseEvent:
     event = _finish(step, reason=text, deadlines=False)
     _sync(case, step.case)
     return event
-
-
-# --- whistles (吹哨报到) -----------------------------------------------------------------
-
-
-def _unit_users(units: Iterable[Unit]):
-    return User.objects.filter(
-        is_active=True,
-        role_assignments__role=Role.DEPARTMENT_HANDLER,
-        role_assignments__unit__in=list(units),
-    ).distinct()
-
-
-@transaction.atomic
-def blow_whistle(
-    *,
-    actor,
-    area: Area,
-    units: Iterable[Unit],
-    reason: str,
-    case: Case | None = None,
-    site: str = "",
-    limit_minutes: int = 30,
-) -> Whistle:
-    """吹哨: summon departments to a site (and a case); each must report in within the limit."""
-    from civicgrid.cases import notifications
-
-    units = list({u.pk: u for u in units}.values())
-    reason = _require(reason, "reason", _("Say why the departments are summoned."))
-    if not units:
-        raise ServiceError(_("Summon at least one unit."), "units")
-    for unit in units:
-        _check_unit(unit, "units")
-    if limit_minutes is None or int(limit_minutes) < 1:
-        raise ServiceError(_("The report-in limit must be at least one minute."), "limit_minutes")
-    if actor is not None:
-        _check_capability(actor, "cases.whistle")
-        if not scope_of(actor).covers_path(area.path, "cases.whistle"):
-            raise PermissionDeniedError(_("%s is outside your area.") % area.name, "area")
-    now = clock.now()
-    step = None
-    if case is not None:
-        step = _begin(case, Action.WHISTLE, actor=actor)
-    whistle = Whistle.objects.create(
-        case=step.case if step else None,
-        area=area,
-        site=site.strip()[:255],
-        reason=reason,
-        blown_by=actor,
-        blown_at=now,
-        limit_minutes=int(limit_minutes),
-    )
-    due = now + dt.timedelta(minutes=int(limit_minutes))
-    Summons.objects.bulk_create([Summons(whistle=whistle, unit=unit, due_at=due) for unit in units])
-    audit.record(
-        actor,
-        AuditEntry.Action.CREATE,
-        whistle,
-        fields={"units": [u.pk for u in units], "case": case.pk if case else None},
-        reason=reason,
-    )
-    if step is not None:
-        _finish(
-            step,
-            reason=reason,
-            data={"whistle": whistle.pk, "units": [u.pk for u in units], "site": whistle.site},
-            deadlines=False,
-        )
-        _sync(case, step.case)
-    notifications.notify(
-        list(_unit_users(units)),
-        _("Summoned to %(area)s: report in within %(minutes)d minutes")
-        % {"area": area.name, "minutes": int(limit_minutes)},
-        "\n".join(filter(None, [whistle.site, reason])),
-        case=whistle.case,
-    )
-    return whistle
-
-
-@transaction.atomic
-def report_in(summons: Summons, *, actor) -> Summons:
-    """报到: a member of the summoned unit reports in; after the limit it counts as late."""
-    if actor is not None and not _in_unit(actor, summons.unit_id):
-        if Whistle.objects.visible_to(actor).filter(pk=summons.whistle_id).exists():
-            raise PermissionDeniedError(_("Only the summoned unit may report in."))
-        raise Http404
-    locked = (
-        Summons.objects.select_for_update(of=("self",))
-        .select_related("whistle__case", "whistle__area")
-        .get(pk=summons.pk)
-    )
-    whistle = locked.whistle
-    if locked.reported_at is not None:
-        raise ServiceError(_("Your unit has already reported in."))
-    if whistle.closed_at is not None:
-        raise ServiceError(_("This whistle is closed."))
-    now = clock.now()
-    status = SummonsStatus.REPORTED if now <= locked.due_at else SummonsStatus.LATE
-    # Compare-and-swap against a concurrent report-in by a colleague of the same unit.
-    rows = Summons.objects.filter(pk=locked.pk, reported_at__isnull=True).update(
-        reported_at=now, reported_by=actor, status=status
-    )
-    if rows != 1:
-        raise ServiceError(_("Your unit has already reported in."))
-    audit.record(
-        actor,
-        AuditEntry.Action.UPDATE,
-        locked,
-        area_path=whistle.area.path,
-        fields={"status": [locked.status, status]},
-    )
-    if whistle.case_id is not None:
-        from civicgrid.cases import notifications
-
-        # Reporting in is not a transition: the case's version stays, so several units can
-        # report in at once without conflicting with each other or with the lead unit.
-        event = CaseEvent.objects.create(
-            case=whistle.case,
-            at=now,
-            actor=actor,
-            action=Action.REPORT_IN,
-            from_state=whistle.case.state,
-            to_state=whistle.case.state,
-            unit_id=locked.unit_id,
-            data={"whistle": whistle.pk, "status": status},
-        )
-        notifications.notify_case(whistle.case, event)
-    summons.reported_at, summons.reported_by, summons.status = now, actor, status
-    return summons
-
-
-@transaction.atomic
-def close_whistle(whistle: Whistle, *, actor) -> Whistle:
-    """End a whistle once its case is resolved or closed (or it had no case)."""
-    _check_visible(Whistle.objects, whistle, actor)
-    _check_capability(actor, "cases.whistle")
-    locked = Whistle.objects.select_for_update().get(pk=whistle.pk)
-    if locked.closed_at is not None:
-        raise ServiceError(_("This whistle is already closed."))
-    if locked.case_id is not None and workflow.is_open(
-        Case.objects.values_list("state", flat=True).get(pk=locked.case_id)
-    ):
-        raise ServiceError(_("The whistle's case must be resolved before the whistle closes."))
-    now = clock.now()
-    Whistle.objects.filter(pk=locked.pk).update(closed_at=now)
-    audit.record(actor, AuditEntry.Action.UPDATE, locked, fields={"closed_at": now.isoformat()})
-    whistle.closed_at = now
-    return whistle
