@@ -41,6 +41,8 @@ messages: $(VENV)/.installed
 demo-data: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo --scale $(DEMO_SCALE)
+	$(PY) manage.py refresh_rollups --full
+	$(PY) manage.py publish_scorecard --subject unit
 
 demo: demo-data
 	@$(PY) manage.py demo_logins

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.core import clock
@@ -172,27 +172,63 @@ def _stored_facts(ids: list[int]) -> dict[int, Facts]:
     return result
 
 
-def _fact_rows(facts: Iterable[Facts], now: dt.datetime):
+_FACT_COLUMNS = (
+    "case_id",
+    "day",
+    "unit_id",
+    "area_id",
+    "area_path",
+    "street_id",
+    "community_id",
+    "category_id",
+    "channel",
+    "kind",
+    "counted_at",
+    *MEASURES,
+)
+
+
+def _insert_facts(facts: Iterable[Facts], now: dt.datetime) -> None:
+    """Write the facts rows (one INSERT per batch: the model layer's per-field work is the
+    bulk of a rebuild otherwise)."""
+    ops = connection.ops
+    at = ops.adapt_datetimefield_value(now)
     cases, co = [], []
     for f in facts:
         cases.append(
-            CaseFacts(
-                case_id=f.case_id,
-                day=f.day,
-                unit_id=f.unit_id,
-                area_id=f.area_id,
-                area_path=f.area_path,
-                street_id=f.street_id,
-                community_id=f.community_id,
-                category_id=f.category_id,
-                channel=f.channel,
-                kind=f.kind,
-                counted_at=now,
-                **f.measures,
+            (
+                f.case_id,
+                ops.adapt_datefield_value(f.day),
+                f.unit_id,
+                f.area_id,
+                f.area_path,
+                f.street_id,
+                f.community_id,
+                f.category_id,
+                f.channel,
+                f.kind,
+                at,
+                *(f.measures[m] for m in MEASURES),
             )
         )
-        co += [CoHandlerFacts(case_id=f.case_id, unit_id=u, replied=r) for u, r in f.co.items()]
-    return cases, co
+        co += [(f.case_id, u, r) for u, r in f.co.items()]
+    with connection.cursor() as cursor:
+        for table, columns, rows in (
+            (CaseFacts._meta.db_table, _FACT_COLUMNS, cases),
+            (CoHandlerFacts._meta.db_table, ("case_id", "unit_id", "replied"), co),
+        ):
+            if not rows:
+                continue
+            marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            per = max(1, 30000 // len(columns))
+            for start in range(0, len(rows), per):
+                chunk = rows[start : start + per]
+                cursor.execute(
+                    f"INSERT INTO {ops.quote_name(table)} "
+                    f"({', '.join(ops.quote_name(c) for c in columns)}) "
+                    f"VALUES {', '.join([marks] * len(chunk))}",
+                    [v for row in chunk for v in row],
+                )
 
 
 def _same(a: Facts, b: Facts) -> bool:
@@ -232,9 +268,7 @@ def _recount(ids: list[int], levels: AreaLevels) -> int:
         delta.apply()
         CaseFacts.objects.filter(case_id__in=moved).delete()
         CoHandlerFacts.objects.filter(case_id__in=moved).delete()
-        cases, co = _fact_rows((new[pk] for pk in moved if pk in new), now)
-        CaseFacts.objects.bulk_create(cases, batch_size=500)
-        CoHandlerFacts.objects.bulk_create(co, batch_size=500)
+        _insert_facts((new[pk] for pk in moved if pk in new), now)
     return changed
 
 
@@ -275,28 +309,34 @@ def rebuild(*, progress=None) -> dict[str, int]:
     for model in (RollupCount, UnitDayCount, CaseFacts, CoHandlerFacts):
         model.objects.all().delete()
     levels = AreaLevels()
-    ids = list(Case.objects.order_by("pk").values_list("pk", flat=True))
+    bounds = Case.objects.aggregate(lo=Min("id"), hi=Max("id"), n=Count("id"))
     now = clock.now()
-    # Count rows are keyed by day; one pass per chunk of cases keeps memory bounded. Chunks
-    # are by id, so a key may get rows from several chunks: the upsert adds them up.
+    # Count rows are keyed by day; one pass per range of case ids keeps memory bounded. A key
+    # may get rows from several ranges: the upsert adds them up.
     chunk = 50_000
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
+    done = 0
+    lo = bounds["lo"] or 0
+    while bounds["hi"] is not None and lo <= bounds["hi"]:
+        part = list(
+            Case.objects.filter(pk__gte=lo, pk__lt=lo + chunk)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        lo += chunk
         delta = _Delta()
         for b in range(0, len(part), BATCH):
             facts = compute_facts(part[b : b + BATCH], levels)
             for f in facts.values():
                 delta.add(f, +1)
-            cases, co = _fact_rows(facts.values(), now)
-            CaseFacts.objects.bulk_create(cases, batch_size=1000)
-            CoHandlerFacts.objects.bulk_create(co, batch_size=1000)
+            _insert_facts(facts.values(), now)
         delta.apply()
+        done += len(part)
         if progress:
-            progress(start + len(part), len(ids))
+            progress(done, bounds["n"])
     RollupState.objects.filter(key=STATE_KEY).update(
         last_event_id=top, refreshed_at=clock.now(), full_at=clock.now()
     )
-    return {"checked": len(ids), "changed": len(ids), "watermark": top}
+    return {"checked": bounds["n"], "changed": bounds["n"], "watermark": top}
 
 
 def live() -> bool:
