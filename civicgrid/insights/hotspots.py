@@ -158,7 +158,7 @@ def project(points: Sequence[Point]) -> list[tuple[float, float]]:
 def clusters(points: Iterable[Point], *, radius_m: float, min_cases: int) -> list[Cluster]:
     """DBSCAN clusters of each category's points; biggest first."""
     import numpy as np
-    from shapely.geometry import MultiPoint
+    import shapely
     from sklearn.cluster import DBSCAN
 
     by_category: dict[int, list[Point]] = {}
@@ -175,7 +175,8 @@ def clusters(points: Iterable[Point], *, radius_m: float, min_cases: int) -> lis
             pts = xy[members]
             cx, cy = pts.mean(axis=0)
             radius = float(np.sqrt(((pts - (cx, cy)) ** 2).sum(axis=1)).max())
-            hull = MultiPoint([tuple(p) for p in pts]).convex_hull
+            # From the coordinate array at once: building a Point per case costs more than DBSCAN.
+            hull = shapely.convex_hull(shapely.multipoints(pts))
             chosen = [group[i] for i in members]
             addresses = Counter(p.address for p in chosen if p.address)
             paths = Counter(p.area_path for p in chosen)
