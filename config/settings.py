@@ -122,15 +122,15 @@ try:
     HOTSPOT_CLUSTER_MIN_CASES = env_int("CIVICGRID_HOTSPOT_CLUSTER_MIN_CASES", 4, minimum=2)
     HOTSPOT_WINDOW_DAYS = env_int("CIVICGRID_HOTSPOT_WINDOW_DAYS", 28, minimum=1)
     HOTSPOT_REPEAT_MIN = env_int("CIVICGRID_HOTSPOT_REPEAT_MIN", 3, minimum=2)
-except ConfigError as exc:
-    sys.stderr.write(f"CivicGrid configuration error: {exc}\n")
-    raise
-
     # Category classifier: intake dispatches on the classifier's suggestion alone only at or
     # above this calibrated confidence, and only where the catalogue names one unit; 1 is off.
     CLASSIFIER_AUTO_CONFIDENCE = env_float("CIVICGRID_CLASSIFIER_AUTO_CONFIDENCE", 1.0, minimum=0)
     if CLASSIFIER_AUTO_CONFIDENCE > 1:
         raise ConfigError("CIVICGRID_CLASSIFIER_AUTO_CONFIDENCE must be between 0 and 1.")
+except ConfigError as exc:
+    sys.stderr.write(f"CivicGrid configuration error: {exc}\n")
+    raise
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -157,11 +157,11 @@ INSTALLED_APPS = [
     "civicgrid.open311",
     "civicgrid.scoring",
     "civicgrid.dashboards",
+    "civicgrid.classifier",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "civicgrid.classifier",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
