@@ -73,3 +73,18 @@ def test_full_rebuild_matches_incremental(town, personas, desk):
     call_command("refresh_rollups", "--full", verbosity=0)
     assert rollups.counts(group_by=("unit", "role"), role=None, **MARCH) == before
     assert Case.objects.count() == 3
+
+
+def test_the_publish_command_publishes_once_for_the_top_area(town, personas, desk):
+    from civicgrid.scoring.models import Scorecard
+
+    Story(town, personas["district_officer"]).dispatch(desk.unit).accept(desk.handler, 1)
+    call_command("refresh_rollups", verbosity=0)
+    for _ in range(2):
+        call_command("publish_scorecard", "--date", "2026-03-05", verbosity=0)
+    card = Scorecard.objects.get()
+    assert card.scope_path == town.district.path
+    assert (card.period_start, card.period_end) == (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    assert [r["id"] for r in card.rows] == [desk.unit.pk]
+    assert Scorecard.objects.visible_to(personas["district_officer"]).count() == 1
+    assert Scorecard.objects.visible_to(personas["outsider"]).count() == 0

@@ -10,7 +10,7 @@ from civicgrid.areas.models import Area
 from civicgrid.core.errors import ServiceError
 from civicgrid.scoring import presets, services
 from civicgrid.scoring.forms import last_month
-from civicgrid.scoring.models import PeriodKind, Subject
+from civicgrid.scoring.models import PeriodKind, Scorecard, Subject
 from civicgrid.scoring.scorecards import period
 
 
@@ -23,8 +23,15 @@ class Command(BaseCommand):
         parser.add_argument("--date", help="a day in the period (default: last month)")
         parser.add_argument("--end", help="the last day, for --period range")
         parser.add_argument("--subject", default=Subject.UNIT, choices=Subject.values)
-        parser.add_argument("--area", help="area code (default: every area)")
+        parser.add_argument(
+            "--area", help="area code (default: the top area when there is one, else all)"
+        )
         parser.add_argument("--title", default="")
+        parser.add_argument(
+            "--again",
+            action="store_true",
+            help="publish even if the same scorecard was published before",
+        )
 
     def handle(self, *args, **o):
         try:
@@ -37,11 +44,27 @@ class Command(BaseCommand):
             area = Area.objects.filter(code=o["area"]).first()
             if area is None:
                 raise CommandError(f"no area with code {o['area']}")
+        else:
+            roots = list(Area.objects.filter(parent__isnull=True)[:2])
+            area = roots[0] if len(roots) == 1 else None
         try:
+            preset = presets.get(o["preset"])
+            per = period(o["period"], day, end)
+            earlier = Scorecard.objects.filter(
+                preset=preset,
+                period_kind=per.kind,
+                period_start=per.start,
+                period_end=per.end,
+                subject=o["subject"],
+                scope_path=area.path if area else "",
+            ).first()
+            if earlier is not None and not o["again"]:
+                self.stdout.write(f"already published as #{earlier.pk}: {earlier.title}")
+                return
             card = services.publish_scorecard(
                 actor=None,
-                preset=presets.get(o["preset"]),
-                per=period(o["period"], day, end),
+                preset=preset,
+                per=per,
                 subject=o["subject"],
                 area=area,
                 title=o["title"],
