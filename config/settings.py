@@ -83,9 +83,7 @@ try:
     # 重办: an unsolved or dissatisfied callback sends a case back to its unit this many times
     # at most; after that the callback stands and a dispatcher decides.
     CASE_MAX_REOPENS = env_int("CIVICGRID_CASE_MAX_REOPENS", 2, minimum=0)
-    # Scorecard rollups: recount a case right after each transition commits (else only
-    # `refresh_rollups` does), and how many event ids a refresh looks back below its watermark.
-    ROLLUPS_LIVE = env_bool("CIVICGRID_ROLLUPS_LIVE", True)
+    # Scorecard rollups: how many event ids a refresh looks back below its watermark.
     ROLLUP_EVENT_WINDOW = env_int("CIVICGRID_ROLLUP_EVENT_WINDOW", 1000, minimum=0)
     # Scorecard colours: a rate at or above GOOD is green, at or above FAIR amber, else red.
     SCORING_RATE_GOOD = env_float("CIVICGRID_SCORING_RATE_GOOD", 0.9, minimum=0)

@@ -14,9 +14,8 @@ Writing (this module is the only writer):
   refresh looks `ROLLUP_EVENT_WINDOW` ids back below the watermark (a recount costs nothing).
   Cases with no facts yet (bulk-written without events) are picked up too.
 - `rebuild()` recounts everything from scratch (`manage.py refresh_rollups --full`).
-- `on_commit(case_id)`: what the case services call after a transition (one line in
-  `cases/services.py`), so figures follow within the request; a failure there is logged and
-  left to the next `refresh()`.
+- `refresh_rollups --loop N` is the background refresher (like the deadline sweeper): the
+  counts follow the cases within N seconds, and nothing is added to the request path.
 
 Refreshes take a lock (the `RollupState` row, updated first) so two never interleave.
 
@@ -30,7 +29,6 @@ Reading (for scorecards, dashboards and insights; plain dicts, no model instance
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -51,8 +49,6 @@ from civicgrid.scoring.models import (
     RollupState,
     UnitDayCount,
 )
-
-log = logging.getLogger(__name__)
 
 STATE_KEY = "cases"
 BATCH = 2000
@@ -337,24 +333,6 @@ def rebuild(*, progress=None) -> dict[str, int]:
         last_event_id=top, refreshed_at=clock.now(), full_at=clock.now()
     )
     return {"checked": bounds["n"], "changed": bounds["n"], "watermark": top}
-
-
-def live() -> bool:
-    return getattr(settings, "ROLLUPS_LIVE", True)
-
-
-def on_commit(case_id: int) -> None:
-    """Recount one case once the current transaction commits (the services' one call)."""
-    if not live():
-        return
-
-    def run() -> None:
-        try:
-            refresh_cases([case_id])
-        except Exception:  # the next refresh() recounts it; a figure must not fail a request
-            log.exception("rollup refresh of case %s failed", case_id)
-
-    transaction.on_commit(run)
 
 
 # --- reading ------------------------------------------------------------------------------
