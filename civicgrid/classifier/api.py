@@ -39,7 +39,12 @@ def suggestions_out(found: services.Suggestions | None) -> dict:
                 "confidence": round(item.confidence, 4),
                 "words": item.words,
                 "category": (
-                    {"id": item.category.pk, "code": item.category.code, "name": item.category.name}
+                    {
+                        "id": item.category.pk,
+                        "code": item.category.code,
+                        "name": item.category.name,
+                        "is_leaf": item.is_leaf,
+                    }
                     if item.category
                     else None
                 ),

@@ -46,7 +46,7 @@ def prepare(fields: dict) -> AtIntake | None:
         and threshold is not None
         and top.category is not None
         and top.confidence >= threshold
-        and not top.category.children.filter(is_active=True).exists()
+        and top.is_leaf
     ):
         fields["category"] = top.category
         prepared.filled = True

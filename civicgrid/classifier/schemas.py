@@ -15,6 +15,7 @@ class SuggestedCategory(Schema):
     id: int
     code: str
     name: str
+    is_leaf: bool = Field(description="false: a case needs one of its sub-categories")
 
 
 class SuggestionOut(Schema):

@@ -300,7 +300,13 @@ class Suggested:
             "category_id": self.category.pk if self.category else None,
             "category_code": self.category.code if self.category else "",
             "category_name": self.category.name if self.category else "",
+            "category_is_leaf": self.is_leaf,
         }
+
+    @property
+    def is_leaf(self) -> bool:
+        """Whether the category can be given to a case (the last level of the tree)."""
+        return self.category is not None and not getattr(self.category, "has_children", False)
 
 
 @dataclass
@@ -338,10 +344,14 @@ def _categories(model: ClassifierModel, labels: list[str]) -> dict:
     codes = {label: model.label_map[label] for label in labels if label in model.label_map}
     if not codes:
         return {}
+    from django.db.models import Exists, OuterRef
+
     found = {
         c.code: c
         for c in Category.objects.filter(
             taxonomy__is_active=True, is_active=True, code__in=set(codes.values())
+        ).annotate(
+            has_children=Exists(Category.objects.filter(parent=OuterRef("pk"), is_active=True))
         )
     }
     return {label: found[code] for label, code in codes.items() if code in found}

@@ -66,3 +66,19 @@ def test_the_administrator_activates_and_rolls_back(new_page, personas, model):
     expect(page.locator("[data-testid=model-v1] .badge")).to_have_class(
         re.compile("status-retired")
     )
+
+
+def test_a_suggested_category_with_sub_categories_lists_them_in_the_search(
+    new_page, town, personas, model
+):
+    services.set_label_map(model, {"交通运输": "JT"}, actor=None)  # the first level
+    services.activate_model(model, actor=None)
+    page = new_page()
+    log_in(page, "hotline_operator")
+    page.goto(reverse("cases:intake"))
+    page.fill("#id_title", "家门口的公交车站线路太少")
+    page.fill("#id_description", "公交车线路太少，等车很久。")
+    page.locator("[data-suggested-category][data-leaf='0']").first.click()
+    expect(page.locator("#category-results button").first).to_contain_text("公交线路")
+    page.locator("#category-results button").first.click()
+    expect(page.locator("[data-category-chosen]")).to_contain_text("公交线路")

@@ -46,6 +46,7 @@ def test_suggest_gives_three_categories_with_confidence_and_words(personas, mode
     first = body["suggestions"][0]
     assert len(body["suggestions"]) == 3
     assert first["label"] == "交通运输" and first["category"]["code"] == "JT"
+    assert first["category"]["is_leaf"]
     assert 0.3 < first["confidence"] <= 1 and first["words"]
     assert body["suggestions"][1]["category"] is None  # unmapped label
 
