@@ -47,6 +47,19 @@ def area_or_404(user, area_id: int | None) -> Area | None:
     return area
 
 
+def home_area(user, capability: str = VIEW) -> Area | None:
+    """The one area where the caller's roles grant `capability` (None for none, several, or
+    everything): what "all my areas" means when one area must be named."""
+    scope = scope_of(user)
+    if scope.everything:
+        return None
+    paths = sorted(set(scope.capability_role_paths.get(capability, ())), key=len)
+    tops = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
+    if len(tops) != 1:
+        return None
+    return Area.objects.filter(path=tops[0]).first()
+
+
 def area_choices(user):
     """The streets and communities a caller may narrow a scorecard to."""
     qs = Area.objects.filter(level__in=[Level.DISTRICT, Level.STREET, Level.COMMUNITY])

@@ -105,6 +105,8 @@ def publish(request: HttpRequest) -> HttpResponse:
     title_form = PublishForm(request.POST)
     if form.is_valid() and title_form.is_valid():
         preset, per, subject, area = form.resolved()
+        # "All my areas" publishes for the one area where the caller may publish.
+        area = area or selectors.home_area(request.user, services.PUBLISH)
         try:
             card = services.publish_scorecard(
                 actor=request.user,
