@@ -277,9 +277,19 @@ def summary(user, per: Period, *, area: Area | None = None) -> dict:
         )
 
     # 1. per day (bucketed here): the trend, compliance per bucket, and every total.
+    # One pass over the days of the previous period and this one (they are adjacent): the
+    # previous period's volume comes with it.
+    previous = per.previous()
     series = {b: dict.fromkeys(TREND_MEASURES, 0) for b, _last in buckets(per, by)}
-    for row in rollups.counts(group_by=("day",), measures=TREND_MEASURES, **common):
-        target = series.setdefault(_bucket_key(row["day"], by), dict.fromkeys(TREND_MEASURES, 0))
+    before = 0
+    for row in rollups.counts(
+        group_by=("day",), measures=TREND_MEASURES, **{**common, "start": previous.start}
+    ):
+        if row["day"] < per.start:
+            before += row["total"]
+            continue
+        # A bucket clipped by the period's first day is keyed by that day.
+        target = series[max(_bucket_key(row["day"], by), per.start)]
         for m in TREND_MEASURES:
             target[m] += row[m]
     totals = dict.fromkeys(TREND_MEASURES, 0)
@@ -300,15 +310,6 @@ def summary(user, per: Period, *, area: Area | None = None) -> dict:
                 "url": link(start=first, end=last),
             }
         )
-
-    previous = per.previous()
-    before = rollups.totals(
-        start=previous.start,
-        end=previous.end,
-        scope=scope,
-        area_path=area_path,
-        measures=("total",),
-    )["total"]
 
     # 2. the splits, each one GROUP BY over the count rows.
     channels = [

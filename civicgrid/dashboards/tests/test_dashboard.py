@@ -149,6 +149,46 @@ def test_street_figures_equal_hand_counts(history, personas, town):
     assert data["deadlines"]["overdue"] == 1
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "granularity", "first_buckets", "received"),
+    [
+        # 92 days from a Thursday: weekly buckets, the first one clipped to Thu-Sun.
+        (
+            "2026-08-20",
+            "2026-11-19",
+            "week",
+            [("2026-08-20", "2026-08-23"), ("2026-08-24", "2026-08-30")],
+            6,
+        ),
+        # 200 days from mid-July: monthly buckets, the first one from the 15th.
+        (
+            "2026-07-15",
+            "2027-01-30",
+            "month",
+            [("2026-07-15", "2026-07-31"), ("2026-08-01", "2026-08-31")],
+            7,
+        ),
+    ],
+)
+def test_trend_buckets_of_any_range(
+    history, personas, town, start, end, granularity, first_buckets, received
+):
+    # Two more cases, each in a clipped first bucket (Friday 21 August, Monday 20 July).
+    build_case(town, received_at=at(8, 21))
+    build_case(town, received_at=at(7, 20))
+    rollups.rebuild()
+    per = period("range", dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    data = selectors.summary(personas["street_dispatcher"], per)
+    assert data["granularity"] == granularity
+    assert [(b["start"], b["end"]) for b in data["trend"][:2]] == first_buckets
+    assert data["trend"][0]["total"] == 1
+    assert data["trend"][-1]["end"] == end
+    # Every case of the range is in exactly one bucket.
+    assert sum(b["total"] for b in data["trend"]) == data["totals"]["received"] == received
+    for b in data["trend"]:
+        assert _console_count(personas["street_dispatcher"], b["url"]) == b["total"]
+
+
 def test_three_rates_and_compliance_by_hand(history, personas):
     data = selectors.summary(personas["street_dispatcher"], OCT)
     rates = {r["metric"]: r for r in data["rates"]}
