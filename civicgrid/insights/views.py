@@ -65,6 +65,10 @@ def hotspots(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "report": report,
+            "cluster_points": [
+                {k: c[k] for k in ("lat", "lon", "radius_m", "size", "category", "address")}
+                for c in report.clusters
+            ],
             "can_dispatch": scope_of(request.user).can("cases.dispatch"),
         },
         status=400 if form.is_bound and form.errors else 200,

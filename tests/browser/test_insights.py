@@ -60,3 +60,18 @@ def test_hotspots_fit_a_phone(new_page, town, personas):
     expect(page.locator("h1")).to_have_text("热点分析")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1
+
+
+def test_clusters_are_drawn_on_the_map(page, town, personas):
+    from civicgrid.cases.tests.builders import build_category
+
+    noise = build_category("噪音扰民")
+    today = timezone.localdate()
+    wednesday = today - dt.timedelta(days=today.weekday() + 5)  # in the last full week
+    at = timezone.make_aware(dt.datetime.combine(wednesday, dt.time(10)))
+    for i in range(5):
+        build_case(town, category=noise, received_at=at + dt.timedelta(hours=i))
+    log_in(page, "street_dispatcher")
+    page.goto("/insights/")
+    expect(page.locator("[data-testid=clusters] tbody tr")).to_have_count(1)
+    expect(page.locator("#cluster-map path.leaflet-interactive")).to_have_count(1)
