@@ -3,6 +3,7 @@
     .venv/bin/python bench/dashboard.py                   # throwaway SQLite, 1,000,000 cases
     .venv/bin/python bench/dashboard.py --cases 100000    # quicker
     .venv/bin/python bench/dashboard.py --postgres        # the database in CIVICGRID_DATABASE_URL
+    .venv/bin/python bench/dashboard.py --reuse           # time again on the last run's data
 
 Builds a district of 10 streets, 50 communities and 200 grids, 20 units and 40 categories
 under 8 top-level ones, then the cases with raw bulk inserts (as bench/sweep.py does): spread
@@ -34,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
+    BENCH_DB_DIR,
     best_of,
     environment,
     peak_rss_mb,
@@ -293,6 +295,18 @@ def build_cases(count: int, now: dt.datetime, grids, units, leaves) -> dict:
     return {"cases": count, "callbacks": len(cb_rows), **stats}
 
 
+def existing(district) -> dict:
+    """What an earlier run built (for --reuse)."""
+    from civicgrid.cases.models import Callback, Case
+
+    cases = Case.objects.filter(area_path__startswith=district.path)
+    return {
+        "cases": cases.count(),
+        "callbacks": Callback.objects.filter(case__area_path__startswith=district.path).count(),
+        "open": cases.open().count(),
+    }
+
+
 def raw_splits(area_path: str, start: dt.date, end: dt.date) -> dict:
     """The dashboard's splits by plain GROUP BY queries over the cases (the slow way)."""
     from django.db.models import Count
@@ -321,10 +335,22 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="time again on the last run's cases and rollups"
+    )
     args = parser.parse_args()
 
+    if args.postgres and args.reuse:
+        sys.exit("--reuse reads the SQLite file of the last run (PostgreSQL runs clean up)")
     if args.postgres:
         setup_postgres()
+    elif args.reuse:
+        # The last run's database as it is: its cases and rollups (only the timings are new).
+        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        os.environ["CIVICGRID_DATABASE_URL"] = f"sqlite:///{BENCH_DB_DIR / 'dashboard.sqlite3'}"
+        import django
+
+        django.setup()
     else:
         setup_django("dashboard")
 
@@ -344,9 +370,13 @@ def main() -> None:
     with timer() as places_time:
         district, street, grids, units, leaves, officer, dispatcher = build_places()
     with timer() as build_time:
-        built = build_cases(args.cases, now, grids, units, leaves)
+        if args.reuse:
+            built = existing(district)
+        else:
+            built = build_cases(args.cases, now, grids, units, leaves)
     with timer() as rollup_time:
-        rollups.rebuild()
+        if not args.reuse:
+            rollups.rebuild()
     count_rows = RollupCount.objects.count()
     print(
         f"built {built['cases']:,} cases ({built['callbacks']:,} callbacks, {built['open']:,} "
