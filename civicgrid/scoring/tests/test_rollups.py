@@ -75,10 +75,14 @@ def test_full_rebuild_matches_incremental(town, personas, desk):
     assert Case.objects.count() == 3
 
 
-def test_the_publish_command_publishes_once_for_the_top_area(town, personas, desk):
+def test_the_publish_command_publishes_once_for_the_area_of_the_cases(town, personas, desk):
     from civicgrid.scoring.models import Scorecard
 
-    Story(town, personas["district_officer"]).dispatch(desk.unit).accept(desk.handler, 1)
+    # Cases in both streets: the bulletin is for the district that holds them all.
+    for grid in ("A1-1", "B1-1"):
+        Story(town, personas["district_officer"], grid=grid).dispatch(desk.unit).accept(
+            desk.handler, 1
+        )
     call_command("refresh_rollups", verbosity=0)
     for _ in range(2):
         call_command("publish_scorecard", "--date", "2026-03-05", verbosity=0)

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Max, Min
 
 from civicgrid.areas.models import Area
+from civicgrid.cases.models import Case
 from civicgrid.core.errors import ServiceError
 from civicgrid.scoring import presets, services
 from civicgrid.scoring.forms import last_month
 from civicgrid.scoring.models import PeriodKind, Scorecard, Subject
 from civicgrid.scoring.scorecards import period
+
+
+def _cases_area() -> Area | None:
+    """The smallest area whose subtree holds every case (None when there are no cases)."""
+    paths = Case.objects.aggregate(lo=Min("area_path"), hi=Max("area_path"))
+    if not paths["lo"]:
+        return None
+    common = os.path.commonprefix([paths["lo"], paths["hi"]])
+    common = common[: common.rfind("/") + 1]
+    return Area.objects.filter(path=common).first() if common.strip("/") else None
 
 
 class Command(BaseCommand):
@@ -24,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--end", help="the last day, for --period range")
         parser.add_argument("--subject", default=Subject.UNIT, choices=Subject.values)
         parser.add_argument(
-            "--area", help="area code (default: the top area when there is one, else all)"
+            "--area", help="area code (default: the smallest area holding every case)"
         )
         parser.add_argument("--title", default="")
         parser.add_argument(
@@ -45,8 +58,7 @@ class Command(BaseCommand):
             if area is None:
                 raise CommandError(f"no area with code {o['area']}")
         else:
-            roots = list(Area.objects.filter(parent__isnull=True)[:2])
-            area = roots[0] if len(roots) == 1 else None
+            area = _cases_area()
         try:
             preset = presets.get(o["preset"])
             per = period(o["period"], day, end)
