@@ -36,7 +36,13 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, environment, print_table, write_results  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROOT,
+    environment,
+    print_table,
+    setup_django,
+    write_results,
+)
 
 DATA = (ROOT.parent / "shared" / "data" / "gov_messages").resolve()
 TEXT_COLS = ("留言主题", "留言详情")
@@ -103,6 +109,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the chosen configuration only")
     args = parser.parse_args()
 
+    # Django only for the environment figures (no database is used).
+    setup_django("classify", migrate=False)
     from civicgrid.classifier.data import Dataset
     from civicgrid.classifier.evaluation import cross_validate
     from civicgrid.classifier.pipeline import CaseClassifier, Options

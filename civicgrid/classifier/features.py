@@ -98,3 +98,22 @@ class CharNgramTfidf:
             if column >= 0 and len(term) >= len(found.get(int(column), "")):
                 found[int(column)] = term
         return found
+
+    def term_finder(self, text: str):
+        """A function column -> the first n-gram of `text` in that column ("" if none): what
+        `terms` gives, computed for the few columns asked about only."""
+        compact = text.replace(" ", "")
+        columns = self.columns[self._hashes(text)]
+        size = len(compact)
+
+        def term(column: int) -> str:
+            hits = np.flatnonzero(columns == column)
+            if not len(hits):
+                return ""
+            position, k = int(hits[0]), 0
+            while position >= size - k:  # the hashes are all 1-grams, then all 2-grams ...
+                position -= size - k
+                k += 1
+            return compact[position : position + k + 1]
+
+        return term

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.sparse import hstack, vstack
+from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
@@ -184,7 +185,23 @@ class CaseClassifier:
 
     def predict_proba(self, texts: Sequence[tuple[str, str]]) -> np.ndarray:
         """Calibrated probabilities, one row per text, columns in `self.labels` order."""
-        return self.model.predict_proba(self._features([self.text(t, d) for t, d in texts]))
+        return self._calibrated(self._features([self.text(t, d) for t, d in texts]))
+
+    def _calibrated(self, x) -> np.ndarray:
+        """What `self.model.predict_proba(x)` gives (each label's LinearSVC score through its
+        sigmoid, normalised over the labels), without scikit-learn's per-call input checks:
+        those cost several milliseconds for a single row, more than everything else."""
+        svc = self._svc()
+        calibrators = self.model.calibrated_classifiers_[0].calibrators
+        a = np.array([c.a_ for c in calibrators])
+        b = np.array([c.b_ for c in calibrators])
+        scores = np.asarray(x @ svc.coef_.T) + svc.intercept_
+        probabilities = expit(-(scores * a + b))
+        if len(self.labels) == 2:  # one score, for the second label
+            return np.column_stack([1.0 - probabilities[:, 0], probabilities[:, 0]])
+        total = probabilities.sum(axis=1, keepdims=True)
+        uniform = np.full_like(probabilities, 1.0 / probabilities.shape[1])
+        return np.divide(probabilities, total, out=uniform, where=total != 0)
 
     def predict(self, texts: Sequence[tuple[str, str]]) -> list[str]:
         probabilities = self.predict_proba(texts)
@@ -195,23 +212,25 @@ class CaseClassifier:
         towards each one (largest contributions to that label's score)."""
         text = self.text(title, description)
         x = self._features([text])
-        probabilities = self.model.predict_proba(x)[0]
+        probabilities = self._calibrated(x)[0]
         order = np.argsort(-probabilities)[:k]
-        names = self._names(text, x)
+        names = self._names(text)
         return [
             Prediction(self.labels[i], float(probabilities[i]), self._drivers(x, i, names))
             for i in order
         ]
 
-    def _names(self, text: str, x) -> dict[int, str]:
-        """Column -> the term of `text` behind it, for the columns of its row `x`."""
-        names = self.chars.terms(text)
+    def _names(self, text: str):
+        """A function column -> the term of `text` behind it."""
+        chars = self.chars.term_finder(text)
         offset = self.chars.size
-        for column in x.indices[x.indices >= offset]:
-            names[int(column)] = str(self.word_names[column - offset])
-        return names
 
-    def _drivers(self, x, label_index: int, names: dict[int, str]) -> list[str]:
+        def name(column: int) -> str:
+            return chars(column) if column < offset else str(self.word_names[column - offset])
+
+        return name
+
+    def _drivers(self, x, label_index: int, name) -> list[str]:
         coef = self._svc().coef_
         if coef.shape[0] == 1:  # two labels: one row of weights, for the second label
             weights = coef[0] if label_index == 1 else -coef[0]
@@ -222,7 +241,7 @@ class CaseClassifier:
         for j in np.argsort(-contributions):
             if contributions[j] <= 0 or len(chosen) == EXPLAIN_WORDS:
                 break
-            term = names.get(int(x.indices[j]), "")
+            term = name(int(x.indices[j]))
             # Single characters say little to a person; overlapping n-grams say it twice.
             if len(term) < 2 or any(term in seen or seen in term for seen in chosen):
                 continue

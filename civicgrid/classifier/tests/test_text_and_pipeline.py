@@ -53,3 +53,16 @@ def test_self_training_adds_pseudo_labelled_rows():
     unlabelled = [("公交车太挤", "地铁站人太多"), ("工厂废气", "污水直排")] * 5
     model = CaseClassifier(Options(self_training_share=0.5)).fit(texts, labels, unlabelled)
     assert model.summary["pseudo_labelled_rows"] == 5
+
+
+def test_fast_probabilities_equal_scikit_learns_and_terms_match():
+    texts, labels = _data()
+    for subset in (None, ["交通运输", "教育文体"]):  # several labels, and two
+        rows = [(t, y) for t, y in zip(texts, labels, strict=True) if not subset or y in subset]
+        model = CaseClassifier().fit([t for t, _y in rows], [y for _t, y in rows])
+        x = model._features([model.text(t, d) for t, d in texts[:10]])
+        assert np.allclose(model._calibrated(x), model.model.predict_proba(x))
+    text = model.text(*texts[0])
+    find = model.chars.term_finder(text)
+    for column, term in model.chars.terms(text).items():
+        assert len(find(column)) <= len(term) and find(column) in text.replace(" ", "")
