@@ -221,3 +221,26 @@ def test_counts_for_dashboards(town, personas, history):
         (town.streets["A"].pk, dt.date(2026, 3, 2).isoformat(), 2),
         (town.streets["B"].pk, dt.date(2026, 3, 2).isoformat(), 1),
     ]
+
+
+def test_the_admin_lists_published_scorecards_read_only(town, personas, history, street_b):
+    officer = personas["district_officer"]
+    officer.is_staff = True
+    officer.save()
+    client = as_user(officer)
+    client.post(
+        "/api/v1/scoring/published",
+        {**MARCH, "subject": "street", "area": town.district.pk},
+        content_type="application/json",
+    )
+    card = Scorecard.objects.get()
+    assert client.get("/admin/scoring/scorecard/").status_code == 200
+    assert client.get(f"/admin/scoring/scorecard/{card.pk}/change/").status_code == 200
+    assert client.post(f"/admin/scoring/scorecard/{card.pk}/delete/").status_code == 403
+    street_b.is_staff = True
+    street_b.save()
+    # The neighbour street's staff user does not find the district's bulletin.
+    assert as_user(street_b).get(f"/admin/scoring/scorecard/{card.pk}/change/").status_code in (
+        302,
+        404,
+    )
