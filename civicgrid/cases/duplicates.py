@@ -2,10 +2,13 @@
 text.
 
 Candidates are open cases within `DUPLICATE_RADIUS_M` metres and `DUPLICATE_WINDOW_DAYS` days.
-The database narrows them with a bounding box on the indexed (lat, lon) columns and the
-received time, fetching only the columns scoring needs; the exact distance is computed here and
-the texts of the survivors are compared as character n-gram sets (Jaccard). Only the best
-`limit` cases are loaded as model objects.
+The database narrows them with a bounding box and the received time on the index
+(lat, lon, received_at), fetching only the columns scoring needs; the exact distance is computed
+here and the texts of the survivors are compared as character n-gram sets (Jaccard). Each case
+carries the n-grams of its text as a signature written at intake (`Case.text_signature`: the
+sorted 32-bit hashes of its distinct n-grams), so a check hashes one text, its own, and compares
+sorted integer arrays instead of cutting a few hundred texts into n-grams. Only the best `limit`
+cases are loaded as model objects.
 
 Each candidate is scored by the scorer the setting `DUPLICATE_SCORER` names (a dotted path;
 `weighted_score` by default), so a learned scorer can replace it without touching intake.
@@ -20,11 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.db.models.functions import Coalesce
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -51,11 +55,18 @@ MAX_SCANNED = 500
 TEXT_MAX_CHARS = 1000
 # Below this text similarity the reason is not worth showing.
 TEXT_REASON_MIN = 0.2
-# Shingle sets of recently compared cases, keyed by (case id, text): the same open cases come
-# back check after check in a busy area, and the text is part of the key, so an edited case
-# is never compared on its old words. Bounded by shingles held, not by cases: a shingle costs
-# about 110 bytes, so 500,000 are about 55 MB per process.
-SHINGLE_CACHE_MAX = 500_000
+# A text signature: the distinct n-gram hashes, sorted, as little-endian unsigned 32-bit
+# integers (about 1.2 KB for a 300-character call). Two different n-grams share a hash with
+# a chance of about one in four billion, so a similarity can be off by one n-gram in a few
+# comparisons per ten thousand; the evaluation (bench/duplicates.py) measures through these
+# hashes and matches the exact sets.
+SIGNATURE_DTYPE = np.dtype("<u4")
+# FNV-1a's 64-bit prime and offset, then splitmix64's finalizer: every code point of the
+# n-gram moves every bit of the hash, and its top 32 bits are kept.
+_PRIME = np.uint64(0x100000001B3)
+_OFFSET = 0xCBF29CE484222325
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,72 @@ def shingles(text: str, n: int | None = None) -> set[str]:
     return {chars[i : i + n] for i in range(len(chars) - n + 1)}
 
 
+def signature(text: str, n: int | None = None) -> bytes:
+    """The text's signature: the sorted distinct 32-bit hashes of the n-grams `shingles` cuts
+    (the same n-grams, so the similarity of two signatures is the Jaccard index of the two
+    n-gram sets), after a 4-byte header naming n. No hashes for a text with no letter or
+    digit. Stored in `Case.text_signature` at intake; `manage.py backfill_text_signatures`
+    fills older cases."""
+    n = n or ngram_size()
+    chars = normalise(text)[:TEXT_MAX_CHARS]
+    if not chars:
+        return _header(n)
+    codes = np.frombuffer(chars.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    width = min(n, len(codes))  # a text shorter than n is one gram, the whole text
+    windows = np.lib.stride_tricks.sliding_window_view(codes, width)
+    # The gram's length is in the seed: a short text never hashes like a full n-gram.
+    hashes = np.full(len(windows), np.uint64((_OFFSET + width) % 2**64), dtype=np.uint64)
+    for k in range(width):
+        hashes ^= windows[:, k]
+        hashes *= _PRIME
+    hashes ^= hashes >> np.uint64(30)
+    hashes *= _MIX1
+    hashes ^= hashes >> np.uint64(27)
+    hashes *= _MIX2
+    hashes ^= hashes >> np.uint64(31)
+    return _header(n) + np.unique((hashes >> np.uint64(32)).astype(SIGNATURE_DTYPE)).tobytes()
+
+
+def _header(n: int) -> bytes:
+    """A signature's first 4 bytes: the n-gram size it was cut with."""
+    return int(n).to_bytes(4, "little")
+
+
+def is_current(sig: bytes | memoryview | None, n: int | None = None) -> bool:
+    """Whether a stored signature was cut with the n-gram size in force (a signature stored
+    before `DUPLICATE_NGRAM` changed is recomputed from the text until it is backfilled)."""
+    return sig is not None and bytes(sig[:4]) == _header(n or ngram_size())
+
+
+def as_array(sig: bytes | memoryview | None) -> np.ndarray:
+    """A signature's hashes as a sorted uint32 array (empty for None)."""
+    return np.frombuffer(bytes(sig or b"")[4:], dtype=SIGNATURE_DTYPE)
+
+
+def similarities(mine: bytes, others: Iterable[bytes | memoryview]) -> list[float]:
+    """The Jaccard similarity of the signature `mine` with each of `others`, in one pass:
+    the others are joined into one array, each hash looked up in `mine` (binary search), and
+    the hits counted per signature. 0.0 where either side is empty."""
+    blobs = [bytes(o or b"")[4:] for o in others]
+    if not blobs:
+        return []
+    own = as_array(mine)
+    lengths = np.fromiter((len(b) // 4 for b in blobs), dtype=np.int64, count=len(blobs))
+    if not len(own) or not lengths.any():
+        return [0.0] * len(blobs)
+    joined = np.frombuffer(b"".join(blobs), dtype=SIGNATURE_DTYPE)
+    at = np.searchsorted(own, joined)
+    at[at == len(own)] = 0
+    hits = np.concatenate(([0], np.cumsum(own[at] == joined)))
+    ends = np.cumsum(lengths)
+    shared = hits[ends] - hits[ends - lengths]
+    union = len(own) + lengths - shared
+    return [
+        float(s) / float(u) if size else 0.0
+        for s, u, size in zip(shared.tolist(), union.tolist(), lengths.tolist(), strict=True)
+    ]
+
+
 def jaccard(left: set[str], right: set[str]) -> float:
     if not left or not right:
         return 0.0
@@ -119,8 +196,9 @@ def jaccard(left: set[str], right: set[str]) -> float:
 
 
 def text_similarity(a: str, b: str, n: int | None = None) -> float:
-    """Jaccard similarity of the character n-gram sets of two normalised texts (0 to 1)."""
-    return jaccard(shingles(a, n), shingles(b, n))
+    """Jaccard similarity of the character n-gram sets of two normalised texts (0 to 1), as a
+    check computes it (through the signatures)."""
+    return similarities(signature(a, n), [signature(b, n)])[0]
 
 
 def ngram_size() -> int:
@@ -183,37 +261,6 @@ def _reasons(f: Features, likely: bool) -> list[str]:
     return reasons
 
 
-class ShingleCache:
-    """Shingle sets keyed by (case id, text, n), least recently used out first once more than
-    `max_shingles` shingles are held."""
-
-    def __init__(self, max_shingles: int = SHINGLE_CACHE_MAX):
-        self.max_shingles = max_shingles
-        self.held = 0
-        self.entries: OrderedDict[tuple[int, str, int], set[str]] = OrderedDict()
-
-    def get(self, pk: int, text: str, n: int) -> set[str]:
-        key = (pk, text, n)
-        found = self.entries.get(key)
-        if found is not None:
-            self.entries.move_to_end(key)
-            return found
-        found = shingles(text, n)
-        self.entries[key] = found
-        self.held += len(found)
-        while self.held > self.max_shingles and len(self.entries) > 1:
-            _key, dropped = self.entries.popitem(last=False)
-            self.held -= len(dropped)
-        return found
-
-    def clear(self) -> None:
-        self.entries.clear()
-        self.held = 0
-
-
-_cache = ShingleCache()
-
-
 def find_candidates(
     *,
     lat: float | None,
@@ -240,23 +287,22 @@ def find_candidates(
     window = dt.timedelta(days=getattr(settings, "DUPLICATE_WINDOW_DAYS", DEFAULT_WINDOW_DAYS))
     dlat = radius / METRES_PER_DEGREE_LAT
     dlon = metres_to_degrees(radius, lat)
-    rows = (
-        Case.objects.open()
-        # COALESCE(received_at, received_at) is the received time, written so that no planner
-        # can answer the window from the received_at index: in a big city 7 days of open cases
-        # are a quarter of a million rows, the box around one point a few hundred, and SQLite
-        # (no histograms) took the time index: 6.7 s per check at 1,000,000 open cases
-        # instead of milliseconds through the (lat, lon) index.
-        .alias(received=Coalesce("received_at", "received_at"))
-        .filter(
-            lat__gte=lat - dlat,
-            lat__lte=lat + dlat,
-            lon__gte=lon - dlon,
-            lon__lte=lon + dlon,
-            received__gte=now - window,
-            received__lte=now,
-        )
-        .order_by("-received")
+    rows = Case.objects.open().filter(
+        lat__gte=lat - dlat, lat__lte=lat + dlat, lon__gte=lon - dlon, lon__lte=lon + dlon
+    )
+    received = "received_at"
+    if connection.vendor == "sqlite":
+        # SQLite keeps no histograms and, given a plain received_at range, answered the window
+        # from the received_at index: in a big city 7 days of open cases are a quarter of a
+        # million rows, the box around one point a few hundred (6.7 s per check at 1,000,000
+        # open cases). The received time written as COALESCE(received_at, received_at) is no
+        # use to that index, and SQLite still tests it on the (lat, lon, received_at) index
+        # entry before it reads the row. PostgreSQL's statistics choose the location index by
+        # themselves, and there the plain column is an index condition.
+        rows = rows.alias(received_sqlite=Coalesce("received_at", "received_at"))
+        received = "received_sqlite"
+    rows = rows.filter(**{f"{received}__gte": now - window, f"{received}__lte": now}).order_by(
+        f"-{received}"
     )
     if exclude is not None:
         rows = rows.exclude(pk=getattr(exclude, "pk", exclude))
@@ -267,20 +313,40 @@ def find_candidates(
         "received_at",
         "category_id",
         "category__parent_id",
-        "title",
-        "description",
+        "text_signature",
     )[:MAX_SCANNED]
+
+    near = []
+    for row in rows:
+        distance = haversine_m(lat, lon, row[1], row[2])
+        if distance <= radius:
+            near.append((distance, row))
+    if not near:
+        return []
+    n = ngram_size()
+    blobs = [row[6] for _d, row in near]
+    missing = [row[0] for _d, row in near if not is_current(row[6], n)]
+    if missing:
+        # Cases received before signatures were stored (or before the n-gram size changed)
+        # and not yet backfilled: their text is cut here.
+        texts = {
+            pk: f"{title} {description}"
+            for pk, title, description in Case.objects.filter(pk__in=missing).values_list(
+                "pk", "title", "description"
+            )
+        }
+        blobs = [
+            blob if is_current(blob, n) else signature(texts.get(row[0], ""), n)
+            for blob, (_d, row) in zip(blobs, near, strict=True)
+        ]
+    texts_alike = similarities(signature(text, n), blobs)
 
     score = scorer()
     likely_at = threshold()
-    n = ngram_size()
-    mine = shingles(text, n)
     parent_id = category.parent_id if category is not None else None
     scored: list[tuple[float, float, int, Features]] = []
-    for pk, c_lat, c_lon, c_received_at, category_id, c_parent_id, title, description in rows:
-        distance = haversine_m(lat, lon, c_lat, c_lon)
-        if distance > radius:
-            continue
+    for (distance, row), alike in zip(near, texts_alike, strict=True):
+        pk, _lat, _lon, c_received_at, category_id, c_parent_id, _sig = row
         same = category is not None and category_id == category.pk
         related = not same and parent_id is not None and c_parent_id == parent_id
         features = Features(
@@ -288,7 +354,7 @@ def find_candidates(
             radius_m=radius,
             age=abs(received_at - c_received_at),
             window=window,
-            text_similarity=jaccard(mine, _cache.get(pk, f"{title} {description}", n)),
+            text_similarity=alike,
             same_category=same,
             related_category=related,
         )

@@ -30,7 +30,7 @@ from PIL import Image, UnidentifiedImageError
 
 from civicgrid.areas import locator
 from civicgrid.areas.models import Area
-from civicgrid.cases import rawsql, routing
+from civicgrid.cases import duplicates, rawsql, routing
 from civicgrid.cases.choices import Action, Channel, Kind, State, Urgency
 from civicgrid.cases.models import (
     Attachment,
@@ -571,6 +571,8 @@ def _write(
             received_at=received_at,
             idempotency_key=fields["idempotency_key"],
             created_by=actor if staff else None,
+            # Written with the row, so a duplicate check never cuts this case's text.
+            text_signature=duplicates.signature(f"{fields['title']} {fields['description']}"),
         )
         sla.apply_deadlines(case, now=now)
         found = routing.route(case.category, grid or area)

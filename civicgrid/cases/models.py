@@ -345,6 +345,11 @@ class Case(models.Model):
         _("reason for closing as invalid"), max_length=500, blank=True
     )
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # The n-grams of title and description as duplicates.signature() hashes them, written by
+    # save() (intake's INSERT, an edit of the text) so that a duplicate check does not cut its
+    # neighbours' texts; None for a case not yet backfilled (`manage.py
+    # backfill_text_signatures`; the check then cuts its text).
+    text_signature = models.BinaryField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         USER,
         verbose_name=_("taken by"),
@@ -366,12 +371,26 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["state", "next_check_at"], name="case_sweep"),
             models.Index(fields=["lead_unit", "state"], name="case_unit_state"),
-            # The duplicate finder's bounding box (duplicates.find_candidates).
-            models.Index(fields=["lat", "lon"], name="case_lat_lon"),
+            # The duplicate finder's bounding box and window (duplicates.find_candidates).
+            models.Index(fields=["lat", "lon", "received_at"], name="case_lat_lon_received"),
         ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        # Intake gives a new case its signature itself (before the dispatch snapshot).
+        given = self._state.adding and self.text_signature is not None
+        if (update_fields is None and not given) or (
+            update_fields is not None and {"title", "description"} & set(update_fields)
+        ):
+            from civicgrid.cases.duplicates import signature
+
+            self.text_signature = signature(f"{self.title} {self.description}")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "text_signature"}
+        super().save(*args, **kwargs)
 
     @classmethod
     def scope_unit_q(cls, unit_ids):

@@ -5,6 +5,7 @@ page with the merge that follows."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 from django.urls import reverse
@@ -314,12 +315,66 @@ def test_the_api_flags_the_likely_duplicate_and_hides_what_the_caller_cannot_see
     assert "30 h apart" in body[0]["reasons"] or "相隔 30 小时" in body[0]["reasons"]
 
 
-def test_the_shingle_cache_is_bounded_by_shingles_held():
-    cache = duplicates.ShingleCache(max_shingles=40)
-    first = cache.get(1, LIGHTS, 3)
-    assert cache.get(1, LIGHTS, 3) is first  # a hit
-    cache.get(2, PARKING, 3)
-    # LIGHTS (40-odd shingles) and PARKING together exceed the bound: the older one went.
-    assert list(cache.entries) == [(2, PARKING, 3)]
-    assert cache.held == len(duplicates.shingles(PARKING, 3))
-    assert cache.get(1, LIGHTS + "。", 3) is not first  # another text, another entry
+# --- stored signatures --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_signatures_give_the_jaccard_index_of_the_ngram_sets(n):
+    texts = [LIGHTS, LIGHTS_AGAIN, PARKING, f"路灯 {LIGHTS}", "路灯不亮", "路灯坏了", "灯", ""]
+    for a in texts:
+        mine = duplicates.signature(a, n)
+        assert len(duplicates.as_array(mine)) == len(duplicates.shingles(a, n))
+        found = duplicates.similarities(mine, [duplicates.signature(b, n) for b in texts])
+        expected = [
+            duplicates.jaccard(duplicates.shingles(a, n), duplicates.shingles(b, n)) for b in texts
+        ]
+        assert found == expected
+    # Sorted, distinct, and the short text is not any n-gram of a longer one.
+    hashes = duplicates.as_array(duplicates.signature(LIGHTS, n))
+    assert list(hashes) == sorted(set(hashes.tolist()))
+    assert duplicates.similarities(duplicates.signature("灯", n), [duplicates.signature("路灯", n)])
+
+
+def test_a_case_stores_its_signature_when_received_and_when_its_text_changes(town, personas, spot):
+    case = intake.receive_case(
+        actor=personas["hotline_operator"],
+        channel="hotline",
+        kind="complaint",
+        title="路灯不亮",
+        description=LIGHTS,
+        lat=spot[0],
+        lon=spot[1],
+    )
+    case.refresh_from_db()
+    assert bytes(case.text_signature) == duplicates.signature(f"路灯不亮 {LIGHTS}")
+    case.description = PARKING
+    case.save(update_fields=["description"])
+    case.refresh_from_db()
+    assert bytes(case.text_signature) == duplicates.signature(f"路灯不亮 {PARKING}")
+
+
+def test_cases_without_a_current_signature_are_compared_on_their_text_until_backfilled(
+    town, spot, settings
+):
+    from django.core.management import call_command
+
+    from civicgrid.cases.models import Case
+
+    case = near(town, spot, title="路灯", description=LIGHTS)
+    [stored] = duplicates.find_candidates(lat=spot[0], lon=spot[1], text=LIGHTS_AGAIN)
+    Case.objects.filter(pk=case.pk).update(text_signature=None)  # received before 0006
+    [cut] = duplicates.find_candidates(lat=spot[0], lon=spot[1], text=LIGHTS_AGAIN)
+    assert (cut.case, cut.score, cut.reasons) == (case, stored.score, stored.reasons)
+    call_command("backfill_text_signatures", stdout=io.StringIO())
+    case.refresh_from_db()
+    assert bytes(case.text_signature) == duplicates.signature(f"路灯 {LIGHTS}")
+    # Another n-gram size: the stored 3-gram signature is stale, the text is cut again.
+    settings.DUPLICATE_NGRAM = 2
+    [two] = duplicates.find_candidates(lat=spot[0], lon=spot[1], text=LIGHTS_AGAIN)
+    alike = duplicates.text_similarity(LIGHTS_AGAIN, f"路灯 {LIGHTS}")
+    assert f"text {round(100 * alike)}% similar" in two.reasons
+    assert not duplicates.is_current(case.text_signature)
+    call_command("backfill_text_signatures", stdout=io.StringIO())
+    case.refresh_from_db()
+    assert duplicates.is_current(case.text_signature)
+    assert bytes(case.text_signature) == duplicates.signature(f"路灯 {LIGHTS}", 2)
