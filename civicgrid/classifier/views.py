@@ -4,6 +4,8 @@ types. Every write goes through `services`."""
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,6 +20,9 @@ from civicgrid.core.errors import ServiceError
 from civicgrid.core.scoping import scope_of
 
 CONFIGURE = "cases.configure"
+MAX_TITLE = 100
+MAX_DESCRIPTION = 4000
+logger = logging.getLogger(__name__)
 
 
 def _require(request: HttpRequest, capability: str) -> None:
@@ -101,9 +106,16 @@ def acceptance(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def suggest(request: HttpRequest) -> HttpResponse:
-    """The suggestion list for the intake form (htmx): empty without a text or a model."""
+    """The suggestion list for the intake form (htmx, POST: a description is too long for a
+    URL): empty without a text or a model, and when the model fails (logged), so the form
+    never shows an error for a suggestion."""
     _require(request, "cases.intake")
-    found = services.suggest(
-        request.GET.get("title", "")[:100], request.GET.get("description", "")[:4000]
-    )
+    data = request.POST if request.method == "POST" else request.GET
+    try:
+        found = services.suggest(
+            data.get("title", "")[:MAX_TITLE], data.get("description", "")[:MAX_DESCRIPTION]
+        )
+    except Exception:
+        logger.exception("The category classifier failed on the intake form")
+        found = None
     return render(request, "classifier/_suggestions.html", {"found": found})

@@ -106,8 +106,12 @@ def test_suggestion_fragment_for_the_intake_form(personas, model):
         "data-suggested-category" not in operator.get("/classifier/suggest/", TEXT).content.decode()
     )
     services.activate_model(model, actor=None)
-    html = operator.get("/classifier/suggest/", TEXT).content.decode()
+    html = operator.post("/classifier/suggest/", TEXT).content.decode()
     assert "data-suggested-category" in html and "交通运输" in html
+    ClassifierModel.objects.filter(pk=model.pk).update(checksum="0" * 64)
+    services._forget()
+    broken = operator.post("/classifier/suggest/", TEXT)
+    assert broken.status_code == 200 and "data-suggested-category" not in broken.content.decode()
     assert as_user(personas["resident"]).get("/classifier/suggest/", TEXT).status_code == 404
 
 
