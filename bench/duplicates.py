@@ -28,11 +28,16 @@ so each pair is scored twice: as if at the same spot in the same category (the h
 for precision: every neighbour of the last week is a candidate) and as if at the edge of the
 radius in another category (the hardest for recall). Both must meet the target.
 
-Speed: a throwaway SQLite under var/bench holds --cases open cases (texts drawn from the same
-messages, up to 300 characters of detail; half of them in 200 hot spots of 300 m, the rest
-spread over 40 x 40 km; received over the last 30 days), and `find_candidates` (what the intake
-result page, the console and the API run) is timed at --checks points where cases are, with
-the shingle cache emptied before each check (cold) and then with it kept (warm).
+Speed: a throwaway SQLite under var/bench (or, with --postgres, a PostgreSQL database dropped
+and created again) holds --cases open cases (texts drawn from the same messages, up to 300
+characters of detail, each with the text signature intake stores; half of them in 200 hot
+spots of 300 m, the rest spread over 40 x 40 km; received over the last 30 days), and
+`find_candidates` (what the intake result page, the console and the API run) is timed at
+--checks points where cases are, --runs times after one untimed run, with the CPU time of
+each check beside its wall time and the load average of the shared machine.
+
+    .venv/bin/python bench/duplicates.py --postgres        # PostgreSQL on 127.0.0.1:5432
+    .venv/bin/python bench/duplicates.py --postgres postgres://user@host:5432/dbname
 """
 
 from __future__ import annotations
