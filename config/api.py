@@ -21,8 +21,8 @@ from civicgrid.cases.api import public_router as cases_public_router  # noqa: E4
 from civicgrid.cases.api import router as cases_router  # noqa: E402
 from civicgrid.classifier.api import router as classifier_router  # noqa: E402
 from civicgrid.core.api import router as core_router  # noqa: E402
-from civicgrid.insights.api import router as insights_router  # noqa: E402
 from civicgrid.dashboards.api import router as dashboards_router  # noqa: E402
+from civicgrid.insights.api import router as insights_router  # noqa: E402
 from civicgrid.open311.api import router as open311_router  # noqa: E402
 from civicgrid.registry.api import router as registry_router  # noqa: E402
 from civicgrid.scoring.api import router as scoring_router  # noqa: E402
