@@ -4,6 +4,7 @@
     .venv/bin/python bench/scorecard.py --cases 100000     # quicker
     .venv/bin/python bench/scorecard.py --ten-million      # 10,000,000 cases
     .venv/bin/python bench/scorecard.py --postgres         # the database in CIVICGRID_DATABASE_URL
+    .venv/bin/python bench/scorecard.py --reuse            # the cases of the last run: skip 1
 
 Builds a district (5 streets, 20 communities, 100 grids), 50 handling units, 20 categories and
 N cases received over the last 12 months with raw bulk inserts (executemany on SQLite, COPY on
@@ -36,6 +37,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
+    RESULTS_DIR as RESULTS,
+)
+from bench.common import (
     best_of,
     environment,
     peak_rss_mb,
@@ -477,13 +481,30 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--ten-million", action="store_true", help="10,000,000 cases")
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the cases and rollups of the last run (same database): time only 2-4",
+    )
     args = parser.parse_args()
     count = 10_000_000 if args.ten_million else args.cases
+    name = "scorecard" + ("_postgres" if args.postgres else "")
+    if count != 1_000_000:
+        name += f"_{count}"
 
     if args.postgres:
         setup_postgres()
+    elif args.reuse:
+        path = Path(__file__).resolve().parent.parent / "var" / "bench" / f"{name}.sqlite3"
+        if not path.exists():
+            sys.exit(f"--reuse needs {path} from an earlier run")
+        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        os.environ["CIVICGRID_DATABASE_URL"] = f"sqlite:///{path}"
+        import django
+
+        django.setup()
     else:
-        setup_django("scorecard")
+        setup_django(name)
 
     from django.db import connection
 
@@ -492,18 +513,34 @@ def main() -> None:
     from civicgrid.scoring.models import PeriodKind, RollupCount, Subject, UnitDayCount
 
     now = clock.now()
-    if args.postgres:
-        cleanup()
-    with timer() as build_time:
-        built = build(count, now)
-    print(f"built {built}", flush=True)
-    with timer() as rebuild_time:
-        rollups.rebuild()
+    if args.reuse:
+        import json
+
+        from civicgrid.cases.models import Callback, Case, CaseEvent, CaseHandler
+
+        earlier = json.loads((RESULTS / f"{name}.json").read_text())
+        built = {
+            "cases": Case.objects.count(),
+            "events": CaseEvent.objects.count(),
+            "callbacks": Callback.objects.count(),
+            "co_handlers": CaseHandler.objects.count(),
+        }
+        rollups.refresh()
+        build_seconds, rebuild_seconds = earlier["build_seconds"], earlier["rebuild_seconds"]
+    else:
+        if args.postgres:
+            cleanup()
+        with timer() as build_time:
+            built = build(count, now)
+        print(f"built {built}", flush=True)
+        with timer() as rebuild_time:
+            rollups.rebuild()
+        build_seconds, rebuild_seconds = build_time.seconds, rebuild_time.seconds
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             for table in ("scoring_rollupcount", "scoring_unitdaycount", "scoring_casefacts"):
                 cursor.execute(f"ANALYZE {table}")
-    print(f"rebuilt in {rebuild_time.seconds:.1f}s", flush=True)
+    print(f"rebuilt in {rebuild_seconds:.1f}s", flush=True)
 
     # The last full month (the busiest: every month of the year is about as full).
     first = clock.today().replace(day=1)
@@ -529,11 +566,11 @@ def main() -> None:
         [
             [
                 "build (raw insert)",
-                build_time.seconds,
+                build_seconds,
                 built["cases"],
                 f"{built['events']:,} events",
             ],
-            ["refresh_rollups --full", rebuild_time.seconds, built["cases"], "every case"],
+            ["refresh_rollups --full", rebuild_seconds, built["cases"], "every case"],
             ["scorecard from rollups", rollup_seconds, len(card["rows"]), "units, best of 3"],
             ["scorecard by raw query", raw_seconds, len(raw_rows), "units, best of 3"],
             [
@@ -559,8 +596,9 @@ def main() -> None:
         "month": per.label,
         "month_cases": month_cases,
         "units": len(card["rows"]),
-        "build_seconds": round(build_time.seconds, 1),
-        "rebuild_seconds": round(rebuild_time.seconds, 1),
+        "build_seconds": round(build_seconds, 1),
+        "rebuild_seconds": round(rebuild_seconds, 1),
+        "reused": args.reuse,
         "scorecard_rollups_seconds": round(rollup_seconds, 4),
         "scorecard_raw_seconds": round(raw_seconds, 3),
         "ratio": round(ratio, 1),
@@ -574,14 +612,9 @@ def main() -> None:
         "peak_rss_mb": round(peak_rss_mb()),
         "environment": environment(),
     }
-    name = "scorecard"
-    if args.postgres:
-        name += "_postgres"
-    if count != 1_000_000:
-        name += f"_{count}"
     path = write_results(name, data)
     print(f"wrote {path.relative_to(Path(__file__).resolve().parent.parent)}")
-    if args.postgres:
+    if args.postgres and not args.reuse:
         cleanup()
     if not (equal and equal_after):
         sys.exit("the rollups and the raw query disagree")

@@ -168,9 +168,12 @@ def _grouped(inner, key: str, *, co: bool) -> dict:
     """{key: measures}: SELECT key, SUM(...), ... FROM (inner) GROUP BY key. The per-case
     inputs are computed once per case in the inner query, then summed per measure."""
     sql, params = inner.order_by().query.sql_with_params()
+    # An optimisation fence: without it SQLite merges the inner query into the outer one and
+    # evaluates each correlated subquery once per reference (dozens per case), not once.
+    fence = "LIMIT -1 OFFSET 0" if connection.vendor == "sqlite" else "OFFSET 0"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT g.{key}, {', '.join(_sums(co=co))} FROM ({sql}) g GROUP BY g.{key}",
+            f"SELECT g.{key}, {', '.join(_sums(co=co))} FROM ({sql} {fence}) g GROUP BY g.{key}",
             params,
         )
         return {

@@ -91,18 +91,19 @@ class _Delta:
             _accumulate(self.unit, (f.day, unit_id, str(role)), vector)
 
     def apply(self) -> None:
-        _upsert(
+        empty = _upsert(
             RollupCount,
             _DETAIL_KEY,
             _DETAIL_ATTRS,
             [(k, self.detail_attrs[k], v) for k, v in self.detail.items() if any(v)],
         )
-        _upsert(UnitDayCount, _UNIT_KEY, (), [(k, (), v) for k, v in self.unit.items() if any(v)])
-        days = {k[0] for k in self.detail}
-        if days:
-            # A key whose every case moved away counts nothing: drop it.
-            RollupCount.objects.filter(day__in=days, total=0).delete()
-            UnitDayCount.objects.filter(day__in=days, total=0).delete()
+        empty_units = _upsert(
+            UnitDayCount, _UNIT_KEY, (), [(k, (), v) for k, v in self.unit.items() if any(v)]
+        )
+        # A key whose every case moved away counts nothing: drop it.
+        for model, ids in ((RollupCount, empty), (UnitDayCount, empty_units)):
+            for start in range(0, len(ids), 5000):
+                model.objects.filter(pk__in=ids[start : start + 5000]).delete()
 
 
 def _accumulate(table: dict, key: tuple, vector: list[int]) -> None:
@@ -114,10 +115,12 @@ def _accumulate(table: dict, key: tuple, vector: list[int]) -> None:
             current[i] += v
 
 
-def _upsert(model, key: Sequence[str], attrs: Sequence[str], rows: list) -> None:
-    """Add each row's vector to the row with its key, creating it when missing."""
+def _upsert(model, key: Sequence[str], attrs: Sequence[str], rows: list) -> list[int]:
+    """Add each row's vector to the row with its key, creating it when missing. Returns the
+    ids of the rows that now count nothing (`total` 0)."""
+    empty: list[int] = []
     if not rows:
-        return
+        return empty
     table = connection.ops.quote_name(model._meta.db_table)
     columns = [*key, *attrs, *MEASURES]
     quoted = [connection.ops.quote_name(c) for c in columns]
@@ -138,9 +141,11 @@ def _upsert(model, key: Sequence[str], attrs: Sequence[str], rows: list) -> None
                 f"INSERT INTO {table} ({', '.join(quoted)}) VALUES "
                 f"{', '.join([placeholder] * len(chunk))} "
                 f"ON CONFLICT ({', '.join(connection.ops.quote_name(c) for c in key)}) "
-                f"DO UPDATE SET {updates}",
+                f"DO UPDATE SET {updates} RETURNING id, total",
                 params,
             )
+            empty += [pk for pk, total in cursor.fetchall() if total == 0]
+    return empty
 
 
 def _stored_facts(ids: list[int]) -> dict[int, Facts]:

@@ -92,3 +92,15 @@ def test_the_publish_command_publishes_once_for_the_area_of_the_cases(town, pers
     assert [r["id"] for r in card.rows] == [desk.unit.pk]
     assert Scorecard.objects.visible_to(personas["district_officer"]).count() == 1
     assert Scorecard.objects.visible_to(personas["outsider"]).count() == 0
+
+
+def test_a_key_whose_cases_moved_away_is_dropped(town, personas, desk):
+    from civicgrid.cases import services
+
+    story = Story(town, personas["district_officer"]).dispatch(desk.unit)
+    rollups.refresh()
+    assert set(UnitDayCount.objects.values_list("unit_id", flat=True)) == {desk.unit.pk}
+    services.reassign_case(story.refresh(), desk.other_unit, actor=None, note="不属本单位")
+    rollups.refresh()
+    assert set(UnitDayCount.objects.values_list("unit_id", flat=True)) == {desk.other_unit.pk}
+    assert set(RollupCount.objects.values_list("unit_id", flat=True)) == {desk.other_unit.pk}
