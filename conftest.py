@@ -13,6 +13,7 @@ from tests.builders import PERSONAS, Town, build_user
 def _fresh_locator(settings):
     # Tests change areas inside transactions that roll back; never reuse an index across tests.
     settings.LOCATOR_VERSION_CHECK_SECONDS = 0
+    settings.CLASSIFIER_CHECK_SECONDS = 0  # likewise the classifier model in use
     # The production hasher costs ~0.4 s per user on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     locator.invalidate()

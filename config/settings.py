@@ -125,6 +125,9 @@ try:
     CLASSIFIER_AUTO_CONFIDENCE = env_float("CIVICGRID_CLASSIFIER_AUTO_CONFIDENCE", 1.0, minimum=0)
     if CLASSIFIER_AUTO_CONFIDENCE > 1:
         raise ConfigError("CIVICGRID_CLASSIFIER_AUTO_CONFIDENCE must be between 0 and 1.")
+    # Each process re-reads which classifier model is in use at most every this many seconds
+    # (its own activations and rollbacks are seen at once); 0 reads it for every case.
+    CLASSIFIER_CHECK_SECONDS = env_float("CIVICGRID_CLASSIFIER_CHECK_SECONDS", 1.0, minimum=0)
 except ConfigError as exc:
     sys.stderr.write(f"CivicGrid configuration error: {exc}\n")
     raise

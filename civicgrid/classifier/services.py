@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -244,11 +245,28 @@ def rollback(*, actor) -> ClassifierModel | None:
 
 _lock = threading.Lock()
 _loaded: dict[int, tuple[str, CaseClassifier]] = {}
+# The model in use as this process last read it (None: no model), when it was read, and a
+# generation that _forget() moves so a read racing a change is not kept.
+_in_use: tuple[ClassifierModel | None, float] | None = None
+_generation = 0
 
 
 def _forget() -> None:
+    global _in_use, _generation
     with _lock:
         _loaded.clear()
+        _in_use = None
+        _generation += 1
+    # A change made inside an outer transaction: forget again once it is visible.
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_forget_in_use)
+
+
+def _forget_in_use() -> None:
+    global _in_use, _generation
+    with _lock:
+        _in_use = None
+        _generation += 1
 
 
 def load(model: ClassifierModel) -> CaseClassifier:
@@ -277,6 +295,24 @@ def active_model() -> ClassifierModel | None:
         .filter(status=ModelStatus.ACTIVE)
         .first()
     )
+
+
+def model_in_use() -> ClassifierModel | None:
+    """The model in use (or None) as this process last read it, re-read at most every
+    CLASSIFIER_CHECK_SECONDS: intake asks for every case, and mostly no model is active.
+    Activation, rollback and label changes in this process are seen at once (they call
+    _forget()); those made by another process within the setting's seconds."""
+    global _in_use
+    entry = _in_use
+    if entry is not None and time.monotonic() - entry[1] < settings.CLASSIFIER_CHECK_SECONDS:
+        return entry[0]
+    with _lock:
+        generation = _generation
+    model = active_model()
+    with _lock:
+        if generation == _generation:
+            _in_use = (model, time.monotonic())
+    return model
 
 
 # --- suggesting -----------------------------------------------------------------------------
@@ -324,7 +360,7 @@ def suggest(title: str, description: str) -> Suggestions | None:
     (or the text is empty)."""
     if not (title or "").strip() and not (description or "").strip():
         return None
-    model = active_model()
+    model = model_in_use()
     if model is None:
         return None
     classifier = load(model)
