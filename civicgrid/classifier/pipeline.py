@@ -21,7 +21,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from civicgrid.classifier.features import CharNgramTfidf
-from civicgrid.classifier.text import case_text, words
+from civicgrid.classifier.text import case_text, normalise, words
 
 # A label needs this many examples: calibration splits each label's examples into folds.
 MIN_EXAMPLES_PER_LABEL = 3
@@ -42,6 +42,10 @@ class Options:
     min_df: int = 2  # a feature must occur in this many training texts
     c: float = 2.0  # LinearSVC regularisation (smaller: smoother)
     title_weight: int = 2
+    # A second block of character n-grams from the title alone, scaled by this (0 turns it
+    # off). Both blocks are L2-normalised, so 0.7 gives the title most of the say of the whole
+    # text on top of what it has in it: measured best (docs/classifier.md).
+    title_block: float = 0.7
     # Self-training: the share of unlabelled texts, surest first, added with the labels the
     # first model gives them (0 turns it off), and how many rounds of it.
     self_training_share: float = 0.0
@@ -73,6 +77,11 @@ class CaseClassifier:
         self.options = options or Options()
         self.labels: list[str] = []
         self.chars = CharNgramTfidf(n=self.options.char_n, min_df=self.options.min_df)
+        self.title_chars: CharNgramTfidf | None = (
+            CharNgramTfidf(n=self.options.char_n, min_df=self.options.min_df)
+            if self.options.title_block
+            else None
+        )
         self.words: TfidfVectorizer | None = None
         self.word_names: np.ndarray = np.array([])
         self.model: CalibratedClassifierCV | None = None
@@ -84,19 +93,31 @@ class CaseClassifier:
     def text(self, title: str, description: str) -> str:
         return case_text(title, description, title_weight=self.options.title_weight)
 
-    def _fit_features(self, texts: Sequence[str]) -> None:
+    def _title(self, title: str) -> str:
+        return normalise(title)
+
+    def _fit_features(self, texts: Sequence[str], titles: Sequence[str]) -> None:
         self.chars.fit(texts)
+        if self.title_chars is not None:
+            self.title_chars.fit(titles)
         if self.options.use_words:
             self.words = TfidfVectorizer(
                 analyzer=_identity, sublinear_tf=True, min_df=min(self.options.min_df, len(texts))
             ).fit([words(t) for t in texts])
             self.word_names = self.words.get_feature_names_out()
 
-    def _features(self, texts: Sequence[str]):
-        x = self.chars.transform(texts)
-        if self.words is None:
-            return x
-        return hstack([x, self.words.transform([words(t) for t in texts])], format="csr")
+    def _features(self, texts: Sequence[str], titles: Sequence[str]):
+        blocks = [self.chars.transform(texts)]
+        title_chars = getattr(self, "title_chars", None)  # None in models pickled before it
+        if title_chars is not None:
+            blocks.append(self.options.title_block * title_chars.transform(titles))
+        if self.words is not None:
+            blocks.append(self.words.transform([words(t) for t in texts]))
+        return blocks[0] if len(blocks) == 1 else hstack(blocks, format="csr")
+
+    def _pairs(self, pairs: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        """(documents, normalised titles) of (title, description) pairs."""
+        return [self.text(t, d) for t, d in pairs], [self._title(t) for t, _d in pairs]
 
     # --- training ---------------------------------------------------------------------------
 
@@ -109,20 +130,18 @@ class CaseClassifier:
         """Fit on (title, description) pairs and their labels; `unlabelled` pairs are used only
         as the options say: for the vocabulary and IDF (on by default: it helped), and for
         self-training (off by default: it did not help; see docs/classifier.md)."""
-        docs, labels = self._checked(texts, labels)
-        extra = (
-            [self.text(t, d) for t, d in unlabelled]
-            if self.options.vocabulary_from_unlabelled
-            else []
+        docs, titles, labels = self._checked(texts, labels)
+        extra, extra_titles = (
+            self._pairs(unlabelled) if self.options.vocabulary_from_unlabelled else ([], [])
         )
-        self._fit_features(docs + extra)
-        x = self._features(docs)
+        self._fit_features(docs + extra, titles + extra_titles)
+        x = self._features(docs, titles)
         y = np.asarray(labels)
         self.model = self._fit_model(x, y)
         added = 0
         share = self.options.self_training_share
         if share > 0 and unlabelled:
-            x_unlabelled = self._features([self.text(t, d) for t, d in unlabelled])
+            x_unlabelled = self._features(*self._pairs(unlabelled))
             for _round in range(self.options.self_training_rounds):
                 pseudo, keep = self._surest(x_unlabelled, share)
                 self.model = self._fit_model(
@@ -141,7 +160,7 @@ class CaseClassifier:
         }
         return self
 
-    def _checked(self, texts, labels) -> tuple[list[str], list[str]]:
+    def _checked(self, texts, labels) -> tuple[list[str], list[str], list[str]]:
         if len(texts) != len(labels):
             raise TrainingError("texts and labels differ in length")
         counts = Counter(labels)
@@ -153,10 +172,10 @@ class CaseClassifier:
                 f"needed; found {len(keep)} ({', '.join(sorted(counts)) or 'none'})"
             )
         self.dropped = sorted(label for label in counts if label not in keep)
-        docs = [self.text(t, d) for (t, d), _label in rows]
+        docs, titles = self._pairs([pair for pair, _label in rows])
         if not any(docs):
             raise TrainingError("every text is empty")
-        return docs, [label for _t, label in rows]
+        return docs, titles, [label for _t, label in rows]
 
     def _fit_model(self, x, y) -> CalibratedClassifierCV:
         folds = min(CALIBRATION_FOLDS, min(Counter(y).values()))
@@ -185,7 +204,7 @@ class CaseClassifier:
 
     def predict_proba(self, texts: Sequence[tuple[str, str]]) -> np.ndarray:
         """Calibrated probabilities, one row per text, columns in `self.labels` order."""
-        return self._calibrated(self._features([self.text(t, d) for t, d in texts]))
+        return self._calibrated(self._features(*self._pairs(texts)))
 
     def _calibrated(self, x) -> np.ndarray:
         """What `self.model.predict_proba(x)` gives (each label's LinearSVC score through its
@@ -210,23 +229,30 @@ class CaseClassifier:
     def suggest(self, title: str, description: str, k: int = 3) -> list[Prediction]:
         """The `k` likeliest labels with their probability and the words that pushed the text
         towards each one (largest contributions to that label's score)."""
-        text = self.text(title, description)
-        x = self._features([text])
+        text, title = self.text(title, description), self._title(title)
+        x = self._features([text], [title])
         probabilities = self._calibrated(x)[0]
         order = np.argsort(-probabilities)[:k]
-        names = self._names(text)
+        names = self._names(text, title)
         return [
             Prediction(self.labels[i], float(probabilities[i]), self._drivers(x, i, names))
             for i in order
         ]
 
-    def _names(self, text: str):
-        """A function column -> the term of `text` behind it."""
+    def _names(self, text: str, title: str):
+        """A function column -> the term of `text` (or of the title's block) behind it."""
         chars = self.chars.term_finder(text)
         offset = self.chars.size
+        title_chars = getattr(self, "title_chars", None)
+        title_terms = title_chars.term_finder(title) if title_chars is not None else None
+        words_offset = offset + (title_chars.size if title_chars is not None else 0)
 
         def name(column: int) -> str:
-            return chars(column) if column < offset else str(self.word_names[column - offset])
+            if column < offset:
+                return chars(column)
+            if column < words_offset:
+                return title_terms(column - offset)
+            return str(self.word_names[column - words_offset])
 
         return name
 

@@ -60,9 +60,23 @@ def test_fast_probabilities_equal_scikit_learns_and_terms_match():
     for subset in (None, ["交通运输", "教育文体"]):  # several labels, and two
         rows = [(t, y) for t, y in zip(texts, labels, strict=True) if not subset or y in subset]
         model = CaseClassifier().fit([t for t, _y in rows], [y for _t, y in rows])
-        x = model._features([model.text(t, d) for t, d in texts[:10]])
+        x = model._features(*model._pairs(texts[:10]))
         assert np.allclose(model._calibrated(x), model.model.predict_proba(x))
     text = model.text(*texts[0])
     find = model.chars.term_finder(text)
     for column, term in model.chars.terms(text).items():
         assert len(find(column)) <= len(term) and find(column) in text.replace(" ", "")
+
+
+def test_title_block_columns_are_explained_by_the_title():
+    texts, labels = _data()
+    model = CaseClassifier(Options(title_block=0.5)).fit(texts, labels)
+    plain = CaseClassifier(Options(title_block=0)).fit(texts, labels)
+    assert plain.title_chars is None
+    assert model.summary["features"] == plain.summary["features"] + model.title_chars.size
+    title, description = "公交车站太远", "小区门口没有车站"
+    x = model._features([model.text(title, description)], [model._title(title)])
+    name = model._names(model.text(title, description), model._title(title))
+    in_title = [c for c in x.indices if c >= model.chars.size]
+    assert in_title
+    assert all(name(int(c)) and name(int(c)) in title for c in in_title)
