@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from civicgrid.accounts.choices import CAPABILITIES, Role
+from civicgrid.accounts.models import Unit
 from civicgrid.core.scoping import Scope
 
 
@@ -26,26 +27,35 @@ def compute_scope(user) -> Scope:
     cap_paths: dict[str, set[str]] = defaultdict(set)
     cap_role_paths: dict[str, set[str]] = defaultdict(set)
     everything = False
-    assignments = user.role_assignments.select_related("area", "unit").prefetch_related(
-        "unit__areas"
+    # Only the columns the scope needs: every request computes it, and an area's row carries
+    # its boundary (a district's runs to megabytes).
+    assignments = list(
+        user.role_assignments.values_list(
+            "role", "area_id", "area__path", "area__valid_to", "unit_id", "unit__is_active"
+        )
     )
-    for assignment in assignments:
-        granted = CAPABILITIES.get(assignment.role, frozenset())
-        roles.add(assignment.role)
+    units = {u for _, _, _, _, u, active in assignments if u is not None and active}
+    covered_by: dict[int, set[str]] = defaultdict(set)
+    if units:
+        through = Unit.areas.through.objects.filter(unit_id__in=units, area__valid_to__isnull=True)
+        for unit_id, path in through.values_list("unit_id", "area__path"):
+            covered_by[unit_id].add(path)
+    for role, area_id, area_path, area_valid_to, unit_id, unit_active in assignments:
+        granted = CAPABILITIES.get(role, frozenset())
+        roles.add(role)
         capabilities |= granted
-        if assignment.role == Role.ADMINISTRATOR:
+        if role == Role.ADMINISTRATOR:
             everything = True
-        if assignment.area is not None and assignment.area.valid_to is None:
-            path = assignment.area.path
-            paths.add(path)
-            role_paths.add(path)
+        if area_id is not None and area_valid_to is None:
+            paths.add(area_path)
+            role_paths.add(area_path)
             for capability in granted:
-                cap_paths[capability].add(path)
-                cap_role_paths[capability].add(path)
-        if assignment.unit is not None and assignment.unit.is_active:
-            unit_ids.add(assignment.unit_id)
+                cap_paths[capability].add(area_path)
+                cap_role_paths[capability].add(area_path)
+        if unit_id is not None and unit_active:
+            unit_ids.add(unit_id)
             unit_capabilities |= granted
-            covered = {a.path for a in assignment.unit.areas.all() if a.valid_to is None}
+            covered = covered_by[unit_id]
             paths |= covered
             for capability in granted:
                 cap_paths[capability] |= covered
