@@ -1,9 +1,10 @@
 """Benchmark: the category classifier on the real message-board data (issue 6).
 
     .venv/bin/python bench/classify.py            # every variant, then latency and throughput
-    .venv/bin/python bench/classify.py --quick    # the chosen configuration only
+    .venv/bin/python bench/classify.py --quick    # the chosen configuration only (3 seeds)
 
-Quality: stratified 5-fold cross-validation (shuffled, seed 0) of the real training pipeline
+Quality: stratified 5-fold cross-validation (shuffled with seeds 0, 1 and 2 for the rows that
+decide something, seed 0 for the others; figures are means over the seeds) of the real pipeline
 (`civicgrid.classifier.pipeline.CaseClassifier`, calibration included) on the 935 labelled
 messages of `../shared/data/gov_messages/labelled_train.csv`, for several variants, with and
 without the 7,142 unlabelled messages of attachments 3 and 4. No test fold leaks: in each fold
@@ -47,35 +48,25 @@ from bench.common import (  # noqa: E402
 DATA = (ROOT.parent / "shared" / "data" / "gov_messages").resolve()
 TEXT_COLS = ("留言主题", "留言详情")
 
-# (name, changes to the defaults of pipeline.Options, uses the unlabelled messages). The first
-# is the chosen configuration: the defaults, trained with the unlabelled messages.
+# (name, changes to the defaults of pipeline.Options, uses the unlabelled messages, CV seeds).
+# The first is the chosen configuration: the defaults, trained with the unlabelled messages.
+# The rows that decide something run on three fold shuffles: one seed's folds move macro-F1
+# by about a point.
+SEEDS = (0, 1, 2)
 VARIANTS = [
-    ("char 1-2, C=2, vocabulary from unlabelled (chosen)", {}, True),
-    ("labelled only: char 1-2, C=2", {"vocabulary_from_unlabelled": False}, False),
-    ("labelled only: char 1-2, C=1", {"c": 1.0, "vocabulary_from_unlabelled": False}, False),
+    ("char 1-2, C=2, title block 0.7, vocabulary from unlabelled (chosen)", {}, True, SEEDS),
+    ("without the title block (the previous default)", {"title_block": 0.0}, True, SEEDS),
+    ("title block 0.5", {"title_block": 0.5}, True, SEEDS),
+    ("title block 1.0", {"title_block": 1.0}, True, SEEDS),
+    ("labelled only", {"vocabulary_from_unlabelled": False}, False, (0,)),
     (
-        "labelled only: char 1-3, C=0.5",
-        {"char_n": 3, "c": 0.5, "vocabulary_from_unlabelled": False},
+        "labelled only, without the title block",
+        {"title_block": 0.0, "vocabulary_from_unlabelled": False},
         False,
+        (0,),
     ),
-    (
-        "labelled only: title not repeated",
-        {"title_weight": 1, "vocabulary_from_unlabelled": False},
-        False,
-    ),
-    (
-        "labelled only: + jieba words",
-        {"use_words": True, "vocabulary_from_unlabelled": False},
-        False,
-    ),
-    ("+ jieba words", {"use_words": True}, True),
-    ("+ self-training, surest 10%", {"self_training_share": 0.1}, True),
-    ("+ self-training, surest 30%", {"self_training_share": 0.3}, True),
-    (
-        "+ self-training, all, 2 rounds",
-        {"self_training_share": 1.0, "self_training_rounds": 2},
-        True,
-    ),
+    ("+ jieba words", {"use_words": True}, True, (0,)),
+    ("+ self-training, surest 10%", {"self_training_share": 0.1}, True, (0,)),
 ]
 
 
@@ -122,21 +113,29 @@ def main() -> None:
         f"{len(unlabelled)} unlabelled (after leaving out repeats of labelled titles)"
     )
     rows, variants = [], []
-    for name, changes, uses_unlabelled in VARIANTS[:1] if args.quick else VARIANTS:
+    for name, changes, uses_unlabelled, seeds in VARIANTS[:1] if args.quick else VARIANTS:
         started = time.perf_counter()
-        scores = cross_validate(
-            dataset,
-            Options(**changes),
-            folds=5,
-            unlabelled=unlabelled if uses_unlabelled else (),
-        )
+        runs = [
+            cross_validate(
+                dataset,
+                Options(**changes),
+                folds=5,
+                unlabelled=unlabelled if uses_unlabelled else (),
+                seed=seed,
+            )
+            for seed in seeds
+        ]
         seconds = time.perf_counter() - started
+        macro_f1 = statistics.mean(r["macro_f1"] for r in runs)
+        accuracy = statistics.mean(r["accuracy"] for r in runs)
+        per_seed = " ".join(f"{r['macro_f1']:.3f}" for r in runs)
         rows.append(
             [
                 name,
                 "yes" if uses_unlabelled else "no",
-                f"{scores['macro_f1']:.3f}",
-                f"{scores['accuracy']:.3f}",
+                f"{macro_f1:.3f}",
+                per_seed,
+                f"{accuracy:.3f}",
                 f"{seconds:.0f}",
             ]
         )
@@ -145,20 +144,21 @@ def main() -> None:
                 "name": name,
                 "options": changes,
                 "unlabelled": uses_unlabelled,
-                "macro_f1": scores["macro_f1"],
-                "accuracy": scores["accuracy"],
-                "per_class_f1": {k: v["f1"] for k, v in scores["per_class"].items()},
+                "seeds": list(seeds),
+                "macro_f1": round(macro_f1, 4),
+                "macro_f1_per_seed": [r["macro_f1"] for r in runs],
+                "accuracy": round(accuracy, 4),
+                "per_class_f1": {k: v["f1"] for k, v in runs[0]["per_class"].items()},
                 "seconds": round(seconds, 1),
             }
         )
         print(
-            f"  {name}: macro-F1 {scores['macro_f1']:.3f}, accuracy {scores['accuracy']:.3f}",
-            flush=True,
+            f"  {name}: macro-F1 {macro_f1:.3f} ({per_seed}), accuracy {accuracy:.3f}", flush=True
         )
     print_table(
-        ["variant", "unlabelled", "macro-F1", "accuracy", "CV seconds"],
+        ["variant", "unlabelled", "macro-F1 (mean)", "per seed", "accuracy", "CV seconds"],
         rows,
-        title="Stratified 5-fold cross-validation, 935 labelled messages",
+        title="Stratified 5-fold cross-validation, 935 labelled messages (mean over the seeds)",
     )
 
     model = CaseClassifier(Options()).fit(texts, labels, unlabelled)
@@ -184,12 +184,12 @@ def main() -> None:
         ["figure", "measured", "target", "ratio"],
         [
             [
-                "macro-F1 (5-fold CV)",
+                "macro-F1 (5-fold CV, 3 seeds)",
                 f"{chosen['macro_f1']:.3f}",
                 ">= 0.90",
                 f"{chosen['macro_f1'] / 0.90:.2f}",
             ],
-            ["accuracy (5-fold CV)", f"{chosen['accuracy']:.3f}", "", ""],
+            ["accuracy (5-fold CV, 3 seeds)", f"{chosen['accuracy']:.3f}", "", ""],
             ["suggest p50 (ms)", f"{p50:.2f}", "", ""],
             ["suggest p99 (ms)", f"{p99:.2f}", "< 10", f"{10 / p99:.1f}x"],
             ["batch (messages/s)", f"{throughput:,.0f}", ">= 2,000", f"{throughput / 2000:.1f}x"],
