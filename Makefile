@@ -44,8 +44,15 @@ demo-data: setup
 	$(PY) manage.py refresh_rollups --full
 	$(PY) manage.py publish_scorecard --subject unit
 
+# The demo runs the background work a real installation runs from its process manager: the
+# deadline sweeper, the notification sender and the rollup refresher; stopping the server
+# (Ctrl-C) stops them too.
 demo: demo-data
 	@$(PY) manage.py demo_logins
+	@trap 'kill 0' EXIT; \
+	$(PY) manage.py sweep_deadlines --loop --interval 60 & \
+	$(PY) manage.py send_notifications --loop --interval 30 & \
+	$(PY) manage.py refresh_rollups --loop 30 & \
 	CIVICGRID_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 lint: setup
