@@ -45,8 +45,12 @@ def test_train_list_activate_evaluate_rollback_from_the_command_line(tmp_path):
     assert set(scores) == {"n", "accuracy", "macro_f1", "per_class", "docs_per_second"}
     assert scores["n"] == 36 and set(scores["per_class"]) == {"交通运输", "教育文体", "环境保护"}
 
-    run("train", "--csv", str(path), *COLUMNS, "--cv-folds", "0", "--activate")
+    assert model.options["title_block"] == 0.7
+    run(
+        "train", "--csv", str(path), *COLUMNS, "--cv-folds", "0", "--title-block", "0", "--activate"
+    )
     assert ClassifierModel.objects.get(version="v2").status == ModelStatus.ACTIVE
+    assert ClassifierModel.objects.get(version="v2").options["title_block"] == 0.0
     assert ClassifierModel.objects.get(version="v1").status == ModelStatus.RETIRED
     assert "v1 is in use again" in run("rollback")
     assert ClassifierModel.objects.get(version="v1").status == ModelStatus.ACTIVE

@@ -70,6 +70,13 @@ class Command(BaseCommand):
         )
         train.add_argument("--char-n", type=int, default=Options.char_n)
         train.add_argument("--c", type=float, default=Options.c, help="LinearSVC C")
+        train.add_argument(
+            "--title-block",
+            type=float,
+            default=Options.title_block,
+            metavar="WEIGHT",
+            help="weight of the title's own n-gram block (0 turns it off)",
+        )
         train.add_argument("--words", action="store_true", help="add jieba words (slower)")
         train.add_argument("--cv-folds", type=int, default=5, help="0 skips cross-validation")
         train.add_argument("--map", nargs="*", default=None, metavar="LABEL=CODE")
@@ -118,6 +125,7 @@ class Command(BaseCommand):
         settings = Options(
             char_n=options["char_n"],
             c=options["c"],
+            title_block=options["title_block"],
             use_words=options["words"],
             self_training_share=options["self_training"] if unlabelled else 0.0,
         )
