@@ -103,3 +103,17 @@ def env_database(name: str, default: str) -> dict:
     if scheme != "sqlite" and not config.get("NAME"):
         raise ConfigError(f"{name}={raw!r} names no database (add /dbname at the end).")
     return config
+
+
+def env_cache(name: str, default: str = "") -> dict:
+    """Parse a cache URL: empty (or locmem://) for one process's memory, redis://host:port/db
+    for a cache every process shares (what rate limits need once there are several workers)."""
+    raw = os.environ.get(name, default).strip()
+    if raw in {"", "locmem://"}:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if urlparse(raw).scheme in {"redis", "rediss"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": raw}
+    raise ConfigError(
+        f"{name}={raw!r}: unsupported cache URL. Leave it empty for a per-process memory cache "
+        "or use redis://host:6379/0."
+    )

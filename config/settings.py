@@ -12,6 +12,7 @@ from pathlib import Path
 from config.env import (
     ConfigError,
     env_bool,
+    env_cache,
     env_choices,
     env_database,
     env_float,
@@ -40,6 +41,9 @@ try:
             "CIVICGRID_DATABASE_URL", f"sqlite:///{VAR_DIR / 'civicgrid.sqlite3'}"
         )
     }
+    # Empty: each process counts in its own memory (the demo). Set a Redis URL in production so
+    # rate limits (Open311) and other counters hold across every worker process.
+    CACHES = {"default": env_cache("CIVICGRID_CACHE_URL", "")}
     # Locator: how far (metres) a point in a gap between grids may be from the nearest grid
     # and still be assigned to it, and how often (seconds) a process re-checks the area version.
     LOCATOR_GAP_TOLERANCE_M = env_float("CIVICGRID_LOCATOR_GAP_TOLERANCE_M", 50.0, minimum=0)

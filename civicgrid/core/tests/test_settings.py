@@ -31,6 +31,7 @@ def start(env_overrides: dict) -> subprocess.CompletedProcess:
         ("CIVICGRID_SECRET_KEY", "short", "at least 32 characters"),
         ("CIVICGRID_COVERAGE_MIN_STAFF", "three", "is not an integer"),
         ("CIVICGRID_LOCATOR_GAP_TOLERANCE_M", "-5", "must be at least 0"),
+        ("CIVICGRID_CACHE_URL", "memcached://x:11211", "unsupported cache URL"),
     ],
 )
 def test_bad_environment_value_stops_start_up(name, value, message):
