@@ -127,9 +127,15 @@ def submit_request(
         except ServiceError as exc:
             errors.update(exc.errors)
     if lat is not None and lon is not None and "lat" not in errors and "long" not in errors:
-        outside = _outside_jurisdiction(lat, lon, jurisdiction or partner.jurisdiction)
-        if outside:
+        if _outside_jurisdiction(locator.locate(lat, lon), jurisdiction or partner.jurisdiction):
             errors["lat"] = _("This location is outside the jurisdiction of your api_key.")
+    elif lat is None and address and "lat" not in errors and "long" not in errors:
+        # An address the registry knows places the case as surely as a point does.
+        found = locator.locate_address(address)
+        if _outside_jurisdiction(found, jurisdiction or partner.jurisdiction):
+            errors["address_string"] = _(
+                "This address is outside the jurisdiction of your api_key."
+            )
     if errors:
         raise _refuse(errors)
 
@@ -208,10 +214,9 @@ def details_block(code: str, answers: dict, media_url: str) -> str:
     return DETAILS_MARKER + "\n".join(lines)
 
 
-def _outside_jurisdiction(lat: float, lon: float, jurisdiction: Area) -> bool:
-    """Whether the point lies in a grid outside `jurisdiction` (a point in no grid at all is
-    filed under the jurisdiction, as intake does for any case)."""
-    found = locator.locate(lat, lon)
+def _outside_jurisdiction(found: locator.Location, jurisdiction: Area) -> bool:
+    """Whether a located point or address lies in a grid outside `jurisdiction` (one in no
+    grid at all is filed under the jurisdiction, as intake does for any case)."""
     if found.grid is None:
         return False
     return jurisdiction.pk not in {ref.id for ref in found.chain}

@@ -8,6 +8,17 @@ from civicgrid.cases.tests.builders import build_category
 from civicgrid.open311 import partners
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_counters():
+    """Rate counters live in the cache, keyed by partner id; ids come round again after each
+    test's rollback, so a counter left by one test must not throttle the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def tree(db) -> dict:
     """城市管理 > 市政设施 > 污水井盖 (01002, with attributes in data/attributes.json) and

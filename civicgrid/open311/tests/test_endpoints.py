@@ -427,3 +427,26 @@ def test_an_empty_body_field_does_not_hide_the_query_string(client, town, tree, 
     fields = good_fields(town, key, api_key="", jurisdiction_id="")
     response = post(client, "json", f"?api_key={key}&jurisdiction_id=510199", **fields)
     assert response.status_code == 201, response.content
+
+
+def test_an_address_outside_the_jurisdiction_is_refused(client, town, tree):
+    from civicgrid.areas import locator
+    from civicgrid.open311 import partners
+    from civicgrid.registry.models import Building
+
+    Building.objects.create(grid=town.grids["A1-1"], address="锦江路8号3栋")
+    Building.objects.create(grid=town.grids["B1-1"], address="青羊路1号")
+    locator.invalidate()
+    _system, key = partners.register_partner(
+        name="A街道小程序", jurisdiction=town.streets["A"], rate_limit_per_minute=100
+    )
+    fields = good_fields(town, key, address_string="青羊路1号门口")
+    del fields["lat"], fields["long"]
+    response = post(client, **fields)
+    assert response.status_code == 400
+    assert "address_string" in response.json()[0]["description"]
+    assert not Case.objects.exists()
+
+    fields["address_string"] = "锦江路8号3栋楼下"
+    assert post(client, **fields).status_code == 201
+    assert Case.objects.get().grid == town.grids["A1-1"]
