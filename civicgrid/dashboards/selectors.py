@@ -3,7 +3,9 @@
 Figures of a period come from the rollup count tables (`scoring.rollups.counts`, a handful of
 GROUP BY queries over pre-aggregated rows, never a scan of the cases): volume, its trend, the
 split by channel, kind and category, time-limit compliance, the three rates and the volume per
-grid. Figures of *now* (open, near due, overdue, and each grid's overdue share) come from the
+grid. For an area scope the trend, totals, rates and per-grid volume read the area-day table
+(one row per area per day, each case once); a scope with handling units reads the fine table,
+which has the units. Only the channel, kind and category split always reads the fine table. Figures of *now* (open, near due, overdue, and each grid's overdue share) come from the
 open cases only, found through the indexed `state` and `deadline_status` columns.
 
 Scope: a caller counts what `Case.objects.visible_to(user)` would show them (`cases.view`: their
@@ -311,18 +313,22 @@ def summary(user, per: Period, *, area: Area | None = None) -> dict:
             }
         )
 
-    # 2. the splits: two GROUP BYs over the count rows (each one sorts the month's rows, so
-    # two pairs of columns cost half of four single columns), added up here.
+    # 2. the splits: one GROUP BY over the fine count rows for channel, kind and category
+    # (one sort of the period's rows; the sums are added up here), and the volume per grid
+    # from the area-day table.
     by_channel: dict[str, int] = {}
     by_kind: dict[str, int] = {}
-    for row in rollups.counts(group_by=("channel", "kind"), measures=("total",), **common):
+    by_category: dict[int, int] = {}
+    for row in rollups.counts(
+        group_by=("channel", "kind", "category"), measures=("total",), **common
+    ):
         by_channel[row["channel"]] = by_channel.get(row["channel"], 0) + row["total"]
         by_kind[row["kind"]] = by_kind.get(row["kind"], 0) + row["total"]
-    by_category: dict[int, int] = {}
-    by_area: dict[int, int] = {}
-    for row in rollups.counts(group_by=("category", "area"), measures=("total",), **common):
         by_category[row["category"]] = by_category.get(row["category"], 0) + row["total"]
-        by_area[row["area"]] = by_area.get(row["area"], 0) + row["total"]
+    by_area = {
+        row["area"]: row["total"]
+        for row in rollups.counts(group_by=("area",), measures=("total",), **common)
+    }
     channels = [
         {
             "key": key,

@@ -144,6 +144,34 @@ class RollupCount(_Measures):
         return f"{self.day} unit {self.unit_id} area {self.area_id}: {self.total}"
 
 
+class AreaDayCount(_Measures):
+    """Lead counts per day × area (the grid, or the street or community a case without a grid
+    was placed on): each case once, no unit, role, category, channel or kind.
+
+    The fine `RollupCount` holds almost one row per case (its key has six columns besides the
+    day); this one holds one row per area per day, so an area's figures over a period (the
+    dashboards' trend, totals, rates and per-grid volume) read a few rows per day.
+    """
+
+    day = models.DateField(_("day"))
+    area_id = models.BigIntegerField(_("area"), default=0)
+    # Functions of area_id, as on RollupCount.
+    area_path = models.CharField(_("area path"), max_length=255)
+    street_id = models.BigIntegerField(default=0)
+    community_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("area day count")
+        verbose_name_plural = _("area day counts")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "area_id"], name="area_day_count_key")
+        ]
+        indexes = [models.Index(fields=["day", "area_path"], name="area_day_path")]
+
+    def __str__(self) -> str:
+        return f"{self.day} area {self.area_id}: {self.total}"
+
+
 class UnitDayCount(_Measures):
     """Counts per day × unit × role: the unit scorecards read a month in ~30 rows per unit."""
 

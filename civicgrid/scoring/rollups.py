@@ -19,6 +19,11 @@ Writing (this module is the only writer):
 
 Refreshes take a lock (the `RollupState` row, updated first) so two never interleave.
 
+Three count tables: `RollupCount` (day × unit × role × area × category × channel × kind, the
+fine one), `UnitDayCount` (day × unit × role) and `AreaDayCount` (day × area, lead rows only:
+each case once). Every refresh and rebuild writes all three from the same facts; `counts`
+reads the smallest one that answers the question.
+
 Reading (for scorecards, dashboards and insights; plain dicts, no model instances):
 - `counts(...)`: summed measures over a date range and a scope, grouped by any of
   `GROUP_BY`; `totals(...)` is the same without grouping;
@@ -42,6 +47,7 @@ from civicgrid.core.scoping import Scope
 from civicgrid.scoring.facts import AreaLevels, Facts, compute_facts
 from civicgrid.scoring.models import (
     MEASURES,
+    AreaDayCount,
     CaseFacts,
     CoHandlerFacts,
     Role,
@@ -56,6 +62,7 @@ BATCH = 2000
 _DETAIL_KEY = ("day", "unit_id", "role", "area_id", "category_id", "channel", "kind")
 _DETAIL_ATTRS = ("area_path", "street_id", "community_id")
 _UNIT_KEY = ("day", "unit_id", "role")
+_AREA_KEY = ("day", "area_id")
 
 
 def event_window() -> int:
@@ -75,20 +82,27 @@ def _rows_of(f: Facts) -> list[tuple[str, dict[str, int], int]]:
 
 
 class _Delta:
-    """Changes to the two count tables, summed by key."""
+    """Changes to the three count tables, summed by key."""
 
     def __init__(self) -> None:
         self.detail: dict[tuple, list[int]] = {}
         self.detail_attrs: dict[tuple, tuple] = {}
         self.unit: dict[tuple, list[int]] = {}
+        self.area: dict[tuple, list[int]] = {}
+        self.area_attrs: dict[tuple, tuple] = {}
 
     def add(self, f: Facts, sign: int) -> None:
+        attrs = (f.area_path, f.street_id, f.community_id)
         for role, measures, unit_id in _rows_of(f):
             vector = [sign * measures[m] for m in MEASURES]
             key = (f.day, unit_id, str(role), f.area_id, f.category_id, f.channel, f.kind)
-            self.detail_attrs[key] = (f.area_path, f.street_id, f.community_id)
+            self.detail_attrs[key] = attrs
             _accumulate(self.detail, key, vector)
             _accumulate(self.unit, (f.day, unit_id, str(role)), vector)
+            if role == Role.LEAD:
+                # The area table counts each case once, by its lead row.
+                self.area_attrs[(f.day, f.area_id)] = attrs
+                _accumulate(self.area, (f.day, f.area_id), vector)
 
     def apply(self) -> None:
         empty = _upsert(
@@ -100,8 +114,18 @@ class _Delta:
         empty_units = _upsert(
             UnitDayCount, _UNIT_KEY, (), [(k, (), v) for k, v in self.unit.items() if any(v)]
         )
+        empty_areas = _upsert(
+            AreaDayCount,
+            _AREA_KEY,
+            _DETAIL_ATTRS,
+            [(k, self.area_attrs[k], v) for k, v in self.area.items() if any(v)],
+        )
         # A key whose every case moved away counts nothing: drop it.
-        for model, ids in ((RollupCount, empty), (UnitDayCount, empty_units)):
+        for model, ids in (
+            (RollupCount, empty),
+            (UnitDayCount, empty_units),
+            (AreaDayCount, empty_areas),
+        ):
             for start in range(0, len(ids), 5000):
                 model.objects.filter(pk__in=ids[start : start + 5000]).delete()
 
@@ -307,7 +331,7 @@ def rebuild(*, progress=None) -> dict[str, int]:
     """Recount every case from scratch (drops and refills the facts and count tables)."""
     _lock()
     top = CaseEvent.objects.aggregate(top=Max("id"))["top"] or 0
-    for model in (RollupCount, UnitDayCount, CaseFacts, CoHandlerFacts):
+    for model in (RollupCount, UnitDayCount, AreaDayCount, CaseFacts, CoHandlerFacts):
         model.objects.all().delete()
     levels = AreaLevels()
     bounds = Case.objects.aggregate(lo=Min("id"), hi=Max("id"), n=Count("id"))
@@ -406,6 +430,16 @@ def _filter_q(
     return q
 
 
+def _counts_units(scope: Scope) -> bool:
+    """Whether `scope_q(scope)` counts rows by handling unit (only the fine table has units)."""
+    return (
+        not scope.everything
+        and scope.can("cases.view")
+        and bool(scope.unit_ids)
+        and "cases.view" in scope.unit_capabilities
+    )
+
+
 def scope_q(scope: Scope, *, path_field: str = "area_path") -> Q:
     """Rows a caller with `scope` may count: the cases they may see (cases.view) by area role,
     plus those of their own handling units. Everything for an administrator."""
@@ -446,7 +480,10 @@ def counts(
     Returns one dict per group: the group keys (`day` / `week` / `month` as dates, `unit`,
     `area`, ... as ids, 0 for none) and the measures. Sorted by the group keys.
     Unit-only queries (no area, category, channel or kind grouping or filter) read the small
-    unit-day table.
+    unit-day table; lead-only queries by area and day (grouped by nothing but the day, week,
+    month, area, street or community, with no unit, category, channel or kind filter, and a
+    scope without handling units) read the area-day table. Each gives the same sums as the
+    fine table.
     """
     for g in group_by:
         if g not in GROUP_BY:
@@ -462,7 +499,16 @@ def counts(
         and channels is None
         and kinds is None
     )
-    model = UnitDayCount if small else RollupCount
+    by_area = (
+        set(group_by) <= {"day", "week", "month", "area", "street", "community"}
+        and role == Role.LEAD
+        and unit_ids is None
+        and categories is None
+        and channels is None
+        and kinds is None
+        and (scope is None or not _counts_units(scope))
+    )
+    model = UnitDayCount if small else AreaDayCount if by_area else RollupCount
     q = _filter_q(
         start=start,
         end=end,
@@ -470,7 +516,7 @@ def counts(
         scope_paths=scope_paths,
         unit_ids=unit_ids,
         area_path=area_path,
-        role=role,
+        role=None if model is AreaDayCount else role,  # the area table is lead rows only
         categories=categories,
         channels=channels,
         kinds=kinds,

@@ -12,6 +12,7 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
+from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +30,7 @@ from civicgrid.cases.tests.builders import build_policy, build_unit
 from civicgrid.core import clock
 from civicgrid.core.errors import ServiceError
 from civicgrid.scoring import raw, rollups
-from civicgrid.scoring.models import MEASURES, Role
+from civicgrid.scoring.models import MEASURES, AreaDayCount, Role, RollupCount
 from civicgrid.scoring.tests.stories import START
 
 GRIDS = ["A1-1", "A1-2", "A2-1", "B1-1", "B2-2"]
@@ -204,9 +205,34 @@ def _rollup_areas(start, end) -> dict:
     return {paths[a]: m for a, m in by_area.items()}
 
 
+def _table_areas(model, start, end, *, by_day: bool = False) -> dict:
+    """{area path (, day): measures} read straight from one count table's lead rows, leaving
+    out keys that count nothing (a refresh may leave none, a rebuild never writes them)."""
+    qs = model.objects.filter(day__gte=start, day__lte=end)
+    if model is RollupCount:
+        qs = qs.filter(role=Role.LEAD)
+    keys = ("area_path", "day") if by_day else ("area_path",)
+    rows = qs.order_by().values(*keys).annotate(**{f"s_{m}": Sum(m) for m in MEASURES})
+    out = {}
+    for r in rows:
+        if r["s_total"]:
+            out[tuple(r[k] for k in keys) if by_day else r["area_path"]] = {
+                m: r[f"s_{m}"] for m in MEASURES
+            }
+    return out
+
+
 def _check(start, end) -> None:
     assert _rollup_units(start, end) == raw.unit_measures(start, end)
-    assert _rollup_areas(start, end) == raw.area_measures(start, end)
+    figures = raw.area_measures(start, end)
+    assert _rollup_areas(start, end) == figures
+    # Both tables that hold area rows, read directly: each must equal the raw figures, and the
+    # area-day table must equal the fine table's lead rows day by day.
+    assert _table_areas(AreaDayCount, start, end) == figures
+    assert _table_areas(RollupCount, start, end) == figures
+    assert _table_areas(AreaDayCount, start, end, by_day=True) == _table_areas(
+        RollupCount, start, end, by_day=True
+    )
 
 
 @pytest.mark.django_db
@@ -225,6 +251,8 @@ def test_rollups_equal_raw_figures_on_random_histories(town, personas, steps):
         _check(*WIDE)
         _check(dt.date(2026, 3, 2), dt.date(2026, 3, 3))
         before = _rollup_units(*WIDE)
+        before_areas = _table_areas(AreaDayCount, *WIDE, by_day=True)
         rollups.rebuild()
         assert _rollup_units(*WIDE) == before
+        assert _table_areas(AreaDayCount, *WIDE, by_day=True) == before_areas
         transaction.set_rollback(True)
