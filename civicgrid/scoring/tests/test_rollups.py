@@ -11,7 +11,7 @@ from civicgrid.cases.choices import Channel, Satisfaction, Solved
 from civicgrid.cases.models import Case
 from civicgrid.cases.tests.builders import Desk, build_case, build_policy
 from civicgrid.scoring import rollups
-from civicgrid.scoring.models import CaseFacts, RollupCount, UnitDayCount
+from civicgrid.scoring.models import AreaDayCount, CaseFacts, RollupCount, UnitDayCount
 from civicgrid.scoring.tests.stories import START, Story
 
 MARCH = {"start": dt.date(2026, 3, 1), "end": dt.date(2026, 3, 31)}
@@ -104,3 +104,29 @@ def test_a_key_whose_cases_moved_away_is_dropped(town, personas, desk):
     rollups.refresh()
     assert set(UnitDayCount.objects.values_list("unit_id", flat=True)) == {desk.other_unit.pk}
     assert set(RollupCount.objects.values_list("unit_id", flat=True)) == {desk.other_unit.pk}
+
+
+def test_area_queries_read_the_area_day_table_and_unit_scopes_the_fine_one(town, personas, desk):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from civicgrid.core.scoping import scope_of
+
+    d = personas["district_officer"]
+    Story(town, d).dispatch(desk.unit).accept(desk.handler, 1)
+    Story(town, d).dispatch(desk.other_unit)
+    rollups.refresh()
+    assert AreaDayCount.objects.count() == 1 and RollupCount.objects.count() == 2
+
+    def read(scope):
+        with CaptureQueriesContext(connection) as queries:
+            rows = rollups.counts(group_by=("day", "area"), scope=scope, **MARCH)
+        return rows, queries.captured_queries[-1]["sql"]
+
+    rows, sql = read(scope_of(d))
+    assert "scoring_areadaycount" in sql
+    assert [r["total"] for r in rows] == [2]
+    # A unit's scope counts by unit, which only the fine table has: its own case, not the other.
+    rows, sql = read(scope_of(desk.handler))
+    assert "scoring_rollupcount" in sql
+    assert [r["total"] for r in rows] == [1]
