@@ -25,7 +25,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from civicgrid.areas.choices import Level
@@ -187,20 +187,34 @@ def compute_facts(case_ids: Iterable[int], levels: AreaLevels | None = None) -> 
     ids = list(case_ids)
     if not ids:
         return {}
-    levels = levels or AreaLevels()
-    accept = CaseEvent.objects.filter(case_id=OuterRef("pk"), action=Action.ACCEPT)
-    rows = list(
-        Case.objects.filter(pk__in=ids)
-        .annotate(
-            accepted=Exists(accept),
-            accepted_on_time=Exists(accept.filter(at__lte=OuterRef("respond_due_at"))),
-        )
+    return _compute(Q(pk__in=ids), Q(case_id__in=ids), levels or AreaLevels())
+
+
+def compute_facts_range(lo: int, hi: int, levels: AreaLevels | None = None) -> dict[int, Facts]:
+    """The facts of every case with `lo <= id < hi` (a full rebuild walks the ids in ranges:
+    a range is an index scan where a list of ids is a lookup per id)."""
+    return _compute(
+        Q(pk__gte=lo, pk__lt=hi), Q(case_id__gte=lo, case_id__lt=hi), levels or AreaLevels()
+    )
+
+
+def _compute(cases: Q, related: Q, levels: AreaLevels) -> dict[int, Facts]:
+    """The facts of the cases matching `cases` (`related` picks their events, callbacks and
+    handlers): five queries, whatever the number of cases."""
+    rows = list(Case.objects.filter(cases).order_by().values_list(*_CASE_FIELDS))
+    if not rows:
+        return {}
+    # The first acceptance of each case: accepted on time when it came by the respond-by time.
+    first_accept = dict(
+        CaseEvent.objects.filter(related, action=Action.ACCEPT)
         .order_by()
-        .values(*_CASE_FIELDS, "accepted", "accepted_on_time")
+        .values("case_id")
+        .annotate(first=Min("at"))
+        .values_list("case_id", "first")
     )
     callbacks: dict[int, dict] = {}
     for cb in (
-        Callback.objects.filter(case_id__in=ids)
+        Callback.objects.filter(related)
         .order_by("case_id", "at", "id")
         .values("case_id", "contacted", "solved", "satisfaction")
     ):
@@ -209,7 +223,7 @@ def compute_facts(case_ids: Iterable[int], levels: AreaLevels | None = None) -> 
     returns: dict[int, list[int | None]] = {}
     unjust: dict[int, list[int | None]] = {}
     for case_id, action, unit_id, data in CaseEvent.objects.filter(
-        case_id__in=ids, action__in=[Action.RETURN, Action.RULE]
+        related, action__in=[Action.RETURN, Action.RULE]
     ).values_list("case_id", "action", "unit_id", "data"):
         if action == Action.RETURN:
             returns.setdefault(case_id, []).append(unit_id)
@@ -217,18 +231,23 @@ def compute_facts(case_ids: Iterable[int], levels: AreaLevels | None = None) -> 
             unjust.setdefault(case_id, []).append(unit_id)
     co: dict[int, dict[int, bool]] = {}
     for case_id, unit_id, replied_at in CaseHandler.objects.filter(
-        case_id__in=ids, active=True, role=HandlerRole.CO
+        related, active=True, role=HandlerRole.CO
     ).values_list("case_id", "unit_id", "replied_at"):
         co.setdefault(case_id, {})[unit_id] = replied_at is not None
     result: dict[int, Facts] = {}
-    for row in rows:
+    tz = timezone.get_current_timezone()
+    for values in rows:
+        row = dict(zip(_CASE_FIELDS, values, strict=True))
         pk = row["id"]
-        on_time = row["accepted_on_time"] or row["respond_due_at"] is None
+        accepted_at = first_accept.get(pk)
+        due = row["respond_due_at"]
+        on_time = due is None or (accepted_at is not None and accepted_at <= due)
         area, street, community = levels.place(row["area_path"], row["grid_id"])
+        lead = row["lead_unit_id"]
         result[pk] = Facts(
             case_id=pk,
-            day=timezone.localtime(row["received_at"]).date(),
-            unit_id=row["lead_unit_id"] or 0,
+            day=row["received_at"].astimezone(tz).date(),
+            unit_id=lead or 0,
             area_id=area,
             area_path=row["area_path"],
             street_id=street,
@@ -238,12 +257,12 @@ def compute_facts(case_ids: Iterable[int], levels: AreaLevels | None = None) -> 
             kind=row["kind"],
             measures=_measures(
                 row,
-                row["accepted"],
+                accepted_at is not None,
                 on_time,
                 callbacks.get(pk),
-                returns.get(pk, []).count(row["lead_unit_id"]),
-                unjust.get(pk, []).count(row["lead_unit_id"]),
+                returns.get(pk, []).count(lead),
+                unjust.get(pk, []).count(lead),
             ),
-            co={u: r for u, r in co.get(pk, {}).items() if u != row["lead_unit_id"]},
+            co={u: r for u, r in co.get(pk, {}).items() if u != lead},
         )
     return result
