@@ -251,8 +251,12 @@ class ScorecardPreset(models.Model):
 
 class ScorecardQuerySet(models.QuerySet):
     def visible_to(self, user, capability: str | None = None):
-        """Published scorecards computed inside the caller's scope (cases.view): a street sees
-        the ones published for its street (or below), not a neighbour's or the district's."""
+        """Published scorecards a caller may read (cases.view):
+        - those published for an area inside their area roles: a street sees the ones
+          published for its street (or below), not a neighbour's or the district's;
+        - a unit's staff: the unit rankings (通报) their unit is ranked in, whatever the area,
+          as a bulletin is sent to every unit it ranks (they see their own line and the others'
+          as published, not the cases behind them)."""
         from civicgrid.core.scoping import scope_of
 
         scope = scope_of(user)
@@ -263,7 +267,19 @@ class ScorecardQuerySet(models.QuerySet):
         q = models.Q(pk__in=[])
         for path in scope.capability_role_paths.get("cases.view", ()):
             q |= models.Q(scope_path__startswith=path)
+        if scope.unit_ids and "cases.view" in scope.unit_capabilities:
+            q |= models.Q(pk__in=self.ranking_units(scope.unit_ids))
         return self.filter(q)
+
+    def ranking_units(self, unit_ids) -> list[int]:
+        """Ids of the published unit rankings that rank any of `unit_ids` (bulletins are few:
+        one a month per preset and area, so reading their rows is cheap)."""
+        mine = set(unit_ids)
+        return [
+            pk
+            for pk, rows in Scorecard.objects.filter(subject=Subject.UNIT).values_list("id", "rows")
+            if any(row.get("id") in mine for row in rows or ())
+        ]
 
 
 class Scorecard(models.Model):

@@ -130,3 +130,25 @@ def test_area_queries_read_the_area_day_table_and_unit_scopes_the_fine_one(town,
     rows, sql = read(scope_of(desk.handler))
     assert "scoring_rollupcount" in sql
     assert [r["total"] for r in rows] == [1]
+
+
+def test_a_units_staff_read_the_unit_rankings_their_unit_is_ranked_in(town, personas, desk, client):
+    from civicgrid.scoring.models import Scorecard
+
+    Story(town, personas["district_officer"], grid="A1-1").dispatch(desk.unit).accept(
+        desk.handler, 1
+    )
+    call_command("refresh_rollups", verbosity=0)
+    call_command("publish_scorecard", "--date", "2026-03-05", verbosity=0)
+    card = Scorecard.objects.get()
+    # Published for the street's area: the unit's staff hold no area role there.
+    assert card.subject == "unit" and [r["id"] for r in card.rows] == [desk.unit.pk]
+    assert list(Scorecard.objects.visible_to(desk.handler)) == [card]
+    # A unit the bulletin does not rank does not get it.
+    assert Scorecard.objects.visible_to(desk.other_handler).count() == 0
+    client.force_login(desk.handler)
+    assert client.get(f"/scoring/published/{card.pk}/").status_code == 200
+    assert client.get(f"/api/v1/scoring/published/{card.pk}").status_code == 200
+    client.force_login(desk.other_handler)
+    assert client.get(f"/scoring/published/{card.pk}/").status_code == 404
+    assert client.get(f"/api/v1/scoring/published/{card.pk}").status_code == 404
