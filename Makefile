@@ -53,7 +53,7 @@ demo: demo-data
 	$(PY) manage.py sweep_deadlines --loop --interval 60 & \
 	$(PY) manage.py send_notifications --loop --interval 30 & \
 	$(PY) manage.py refresh_rollups --loop 30 & \
-	CIVICGRID_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	CIVICGRID_DEBUG=1 CIVICGRID_WARM_UP=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 lint: setup
 	$(VENV)/bin/ruff check .

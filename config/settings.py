@@ -132,6 +132,10 @@ try:
     # Each process re-reads which classifier model is in use at most every this many seconds
     # (its own activations and rollbacks are seen at once); 0 reads it for every case.
     CLASSIFIER_CHECK_SECONDS = env_float("CIVICGRID_CLASSIFIER_CHECK_SECONDS", 1.0, minimum=0)
+    # A serving process loads the Chinese text tools (jieba's dictionary, scikit-learn) in the
+    # background when it starts, so the first topic-mining request does not wait for them.
+    # Off by default (tests and commands do not need it); `make demo` turns it on.
+    WARM_UP = env_bool("CIVICGRID_WARM_UP", False)
 except ConfigError as exc:
     sys.stderr.write(f"CivicGrid configuration error: {exc}\n")
     raise

@@ -128,6 +128,17 @@ def _jieba():
     return jieba
 
 
+def warm_up() -> None:
+    """Load jieba's dictionary and the scikit-learn parts mining and clustering use (a server
+    does this in the background when it starts: settings.WARM_UP)."""
+    _jieba()
+    stopwords()
+    import sklearn.cluster  # noqa: F401
+    import sklearn.decomposition  # noqa: F401
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+
+
 def clean(text: str) -> str:
     """Scraped whitespace (tabs, newlines, U+3000 runs) collapsed to single spaces."""
     return _WHITESPACE.sub(" ", (text or "").replace("\u3000", " ")).strip()
