@@ -538,7 +538,12 @@ def main() -> None:
         build_seconds, rebuild_seconds = build_time.seconds, rebuild_time.seconds
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for table in ("scoring_rollupcount", "scoring_unitdaycount", "scoring_casefacts"):
+            for table in (
+                "scoring_rollupcount",
+                "scoring_unitdaycount",
+                "scoring_areadaycount",
+                "scoring_casefacts",
+            ):
                 cursor.execute(f"ANALYZE {table}")
     print(f"rebuilt in {rebuild_seconds:.1f}s", flush=True)
 
