@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from django.utils.translation import gettext as _
@@ -38,6 +41,19 @@ class Dataset:
             "labels": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
             **({"skipped": self.skipped} if self.skipped else {}),
         }
+
+    def extended(self, other: Dataset) -> Dataset:
+        """This dataset and `other`'s rows after it (counts of skipped rows added up)."""
+        skipped = dict(self.skipped)
+        for key, value in other.skipped.items():
+            both_counts = isinstance(value, int) and isinstance(skipped.get(key), int)
+            skipped[key] = skipped[key] + value if both_counts else value
+        return Dataset(
+            self.texts + other.texts,
+            self.labels + other.labels,
+            origin=f"{self.origin}, {other.origin}",
+            skipped=skipped,
+        )
 
 
 def _decode(raw: bytes) -> str:
@@ -136,6 +152,72 @@ def read_unlabelled(source: str | Path, text_cols: list[str]) -> list[tuple[str,
     _require_columns(columns, text_cols)
     texts = [_text(row, text_cols) for row in rows]
     return [t for t in texts if (t[0] or t[1]).strip()]
+
+
+def unit_label(answer: str) -> str | None:
+    """The label of the unit that `answer` names most (see `units`), or None: no unit of the
+    table named, a body of another label named as often or more, or two labels tied."""
+    pattern, label_of = _unit_pattern()
+    counts = Counter(label_of[m] for m in pattern.findall(answer or ""))
+    if not counts:
+        return None
+    (top, n), *rest = counts.most_common()
+    if rest and rest[0][1] == n:
+        return None
+    return top
+
+
+@cache
+def _unit_pattern() -> tuple[re.Pattern, dict[str, str | None]]:
+    from civicgrid.classifier.units import UNIT_LABELS
+
+    label_of = {w: label for label, words in UNIT_LABELS.items() for w in words}
+    longest_first = sorted(label_of, key=lambda w: (-len(w), w))
+    return re.compile("|".join(map(re.escape, longest_first))), label_of
+
+
+def distant_labels(source: str | Path | bytes, text_cols: list[str], unit_col: str) -> Dataset:
+    """Messages labelled by the unit that answered them (`unit_col`, e.g. 答复意见): the rows
+    whose answer names a unit of `units.UNIT_LABELS` clearly; only their text (`text_cols`) is
+    kept, never the answer. Noisier than a person's labels: the training summary says how many
+    rows were labelled and how many left out, and why."""
+    from civicgrid.classifier.units import UNIT_TABLE_VERSION
+
+    columns, rows = _rows(source)
+    _require_columns(columns, [*text_cols, unit_col])
+    texts, labels = [], []
+    no_answer = unclear = 0
+    for row in rows:
+        title, description = _text(row, text_cols)
+        answer = (row.get(unit_col) or "").strip()
+        if not (title or description).strip():
+            continue
+        if not answer:
+            no_answer += 1
+            continue
+        label = unit_label(answer)
+        if label is None:
+            unclear += 1
+            continue
+        texts.append((title, description))
+        labels.append(label)
+    name = Path(source).name if isinstance(source, (str, Path)) else "upload"
+    if not labels:
+        raise ServiceError(
+            _("No row of %(name)s names a unit of a known label in %(col)s.")
+            % {"name": name, "col": unit_col},
+            field="distant_csv",
+        )
+    return Dataset(
+        texts,
+        labels,
+        origin=name,
+        skipped={
+            "no_answer": no_answer,
+            "unit_of_no_label_or_unclear": unclear,
+            "unit_table": UNIT_TABLE_VERSION,
+        },
+    )
 
 
 def from_cases() -> Dataset:

@@ -56,11 +56,13 @@ def cross_validate(
     *,
     folds: int = 5,
     unlabelled: Sequence[tuple[str, str]] = (),
+    distant: Dataset | None = None,
     seed: int = 0,
 ) -> dict:
     """Stratified k-fold scores of a model trained like `train_model` would (the unlabelled
     texts, if any, only ever feed the vocabulary and self-training inside each fold's training
-    part). `seed` shuffles the folds: several seeds tell a real gain from the folds' noise."""
+    part; the `distant` rows, labelled by the unit that answered them, are added to every fold's
+    training part and never scored). `seed` shuffles the folds: several seeds tell a real gain from the folds' noise."""
     labels = np.asarray(dataset.labels)
     smallest = min(np.unique(labels, return_counts=True)[1])
     folds = max(2, min(folds, int(smallest)))
@@ -68,7 +70,11 @@ def cross_validate(
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     for train, test in splitter.split(np.zeros(len(labels)), labels):
         model = CaseClassifier(options).fit(
-            [dataset.texts[i] for i in train], labels[train].tolist(), unlabelled
+            [dataset.texts[i] for i in train],
+            labels[train].tolist(),
+            unlabelled,
+            distant=distant.texts if distant else (),
+            distant_labels=distant.labels if distant else (),
         )
         predicted[test] = model.predict([dataset.texts[i] for i in test])
     scores = _scores(dataset.labels, list(predicted), None)

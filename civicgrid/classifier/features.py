@@ -22,7 +22,13 @@ _LENGTH_SALT = 7_919_111
 
 
 class CharNgramTfidf:
-    """Character 1..n-grams of a text -> a sublinear TF-IDF row, L2-normalised."""
+    """Character 1..n-grams of a text -> a sublinear TF-IDF row, L2-normalised.
+
+    With a vocabulary of longer words (`fit(texts, words=...)`, learnt once at training time
+    by segmenting the training texts), the character grams of those lengths are emitted too,
+    but only where they are one of the words: a lookup of their full hash in a sorted array,
+    so no segmentation at run time.
+    """
 
     def __init__(self, n: int = 3, buckets: int = 1 << 20, min_df: int = 2) -> None:
         self.n = n
@@ -30,22 +36,70 @@ class CharNgramTfidf:
         self.min_df = min_df
         self.columns: np.ndarray = np.zeros(0, dtype=np.int32)
         self.idf: np.ndarray = np.zeros(0)
+        # Sorted keys (full hash * 8 + length - 1) of the vocabulary words longer than n.
+        self.word_keys: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.word_n: int = 0  # the longest word kept (0: no vocabulary)
 
-    def _hashes(self, text: str) -> np.ndarray:
-        """One bucket per n-gram, in the order: all 1-grams, all 2-grams, ... (spaces dropped)."""
+    @staticmethod
+    def _codes(text: str) -> np.ndarray:
         codes = np.frombuffer(text.replace(" ", "").encode("utf-32-le"), dtype=np.uint32)
-        codes = codes.astype(np.int64)
-        parts = []
+        return codes.astype(np.int64)
+
+    def _grams(self, text: str, spans: bool = True) -> tuple[np.ndarray, ...]:
+        """(bucket, start, length) of every n-gram, in the order: all 1-grams, all 2-grams, ...
+        (spaces dropped), then the vocabulary words found; only the buckets without `spans`."""
+        codes = self._codes(text)
+        buckets, starts, lengths = [], [], []
         rolling = codes
-        for k in range(self.n):
+        for k in range(max(self.n, getattr(self, "word_n", 0))):
             if k:
                 if len(rolling) < 2:
                     break
                 rolling = (rolling[:-1] * _PRIME + codes[k:]) % _MODULUS
-            parts.append((rolling + k * _LENGTH_SALT) % self.buckets)
-        return np.concatenate(parts) if parts else codes
+            where = None
+            if k >= self.n:  # longer than n: only the vocabulary's words
+                keys = rolling * 8 + k
+                found = np.searchsorted(self.word_keys, keys)
+                found = np.minimum(found, len(self.word_keys) - 1)
+                where = np.flatnonzero(self.word_keys[found] == keys)
+                if not len(where):
+                    continue
+            hashed = (rolling + k * _LENGTH_SALT) % self.buckets
+            buckets.append(hashed if where is None else hashed[where])
+            if spans:
+                starts.append(np.arange(len(rolling)) if where is None else where)
+                lengths.append(k + 1)
+        if not buckets:
+            empty = np.zeros(0, dtype=np.int64)
+            return (empty, empty, empty) if spans else (empty,)
+        if not spans:
+            return (np.concatenate(buckets),)
+        return (
+            np.concatenate(buckets),
+            np.concatenate(starts),
+            np.concatenate([np.full(len(b), k) for b, k in zip(buckets, lengths, strict=True)]),
+        )
 
-    def fit(self, texts: Sequence[str]) -> CharNgramTfidf:
+    def _hashes(self, text: str) -> np.ndarray:
+        return self._grams(text, spans=False)[0]
+
+    def _set_words(self, words) -> None:
+        keys = []
+        for word in words:
+            codes = self._codes(word)
+            if not self.n < len(codes) <= 8:
+                continue
+            value = codes[0]
+            for code in codes[1:]:
+                value = (value * _PRIME + code) % _MODULUS
+            keys.append(int(value) * 8 + len(codes) - 1)
+        self.word_keys = np.unique(np.asarray(keys, dtype=np.int64))
+        self.word_n = max((k % 8) + 1 for k in keys) if keys else 0
+
+    def fit(self, texts: Sequence[str], words: Sequence[str] = ()) -> CharNgramTfidf:
+        """Fit on `texts`; `words` (longer than n characters, up to 8) are the vocabulary whose
+        occurrences become features as well."""
+        self._set_words(words)
         df = np.zeros(self.buckets, dtype=np.int32)
         for text in texts:
             df[np.unique(self._hashes(text))] += 1
@@ -90,11 +144,10 @@ class CharNgramTfidf:
     def terms(self, text: str) -> dict[int, str]:
         """Column -> the longest n-gram of `text` that falls in it."""
         compact = text.replace(" ", "")
-        strings = [
-            compact[i : i + k] for k in range(1, self.n + 1) for i in range(len(compact) - k + 1)
-        ]
+        buckets, starts, lengths = self._grams(text)
         found: dict[int, str] = {}
-        for column, term in zip(self.columns[self._hashes(text)], strings, strict=True):
+        for column, start, length in zip(self.columns[buckets], starts, lengths, strict=True):
+            term = compact[start : start + length]
             if column >= 0 and len(term) >= len(found.get(int(column), "")):
                 found[int(column)] = term
         return found
@@ -103,17 +156,14 @@ class CharNgramTfidf:
         """A function column -> the first n-gram of `text` in that column ("" if none): what
         `terms` gives, computed for the few columns asked about only."""
         compact = text.replace(" ", "")
-        columns = self.columns[self._hashes(text)]
-        size = len(compact)
+        buckets, starts, lengths = self._grams(text)
+        columns = self.columns[buckets]
 
         def term(column: int) -> str:
             hits = np.flatnonzero(columns == column)
             if not len(hits):
                 return ""
-            position, k = int(hits[0]), 0
-            while position >= size - k:  # the hashes are all 1-grams, then all 2-grams ...
-                position -= size - k
-                k += 1
-            return compact[position : position + k + 1]
+            start, length = int(starts[hits[0]]), int(lengths[hits[0]])
+            return compact[start : start + length]
 
         return term

@@ -39,8 +39,15 @@ class Options:
 
     char_n: int = 2  # character 1..n-grams
     use_words: bool = False  # jieba words as a second feature block (slow: see the docs)
+    # Words longer than char_n, up to this many characters, learnt once at training time by
+    # segmenting the training (and unlabelled) texts with jieba: at run time the character
+    # grams of those lengths count where they are such a word (a lookup, no segmenting).
+    # 0 turns it off; `word_vocabulary_title` does the same in the title's block.
+    word_vocabulary: int = 0
+    word_vocabulary_title: bool = False
     min_df: int = 2  # a feature must occur in this many training texts
     c: float = 2.0  # LinearSVC regularisation (smaller: smoother)
+    balanced: bool = False  # LinearSVC class_weight="balanced"
     title_weight: int = 2
     # A second block of character n-grams from the title alone, scaled by this (0 turns it
     # off). Both blocks are L2-normalised, so 0.7 gives the title most of the say of the whole
@@ -53,6 +60,11 @@ class Options:
     # Fit the vocabulary and IDF on the training and the unlabelled texts together (no
     # effect without unlabelled texts).
     vocabulary_from_unlabelled: bool = True
+    # Distant rows (messages labelled by the unit that answered them, data.distant_labels):
+    # their weight in training against a labelled row's 1, and whether only those the model
+    # trained on the labelled rows alone agrees with are kept.
+    distant_weight: float = 1.0
+    distant_agreeing_only: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -96,10 +108,23 @@ class CaseClassifier:
     def _title(self, title: str) -> str:
         return normalise(title)
 
+    def _vocabulary(self, texts: Sequence[str]) -> list[str]:
+        """Words of char_n+1 .. word_vocabulary characters that jieba finds in at least min_df
+        of `texts`."""
+        shortest, longest = self.options.char_n + 1, self.options.word_vocabulary
+        df: Counter = Counter()
+        for text in texts:
+            df.update({w for w in words(text) if shortest <= len(w) <= longest})
+        least = min(self.options.min_df, len(texts))
+        return sorted(w for w, n in df.items() if n >= least)
+
     def _fit_features(self, texts: Sequence[str], titles: Sequence[str]) -> None:
-        self.chars.fit(texts)
+        vocabulary = self._vocabulary(texts) if self.options.word_vocabulary else []
+        self.chars.fit(texts, words=vocabulary)
         if self.title_chars is not None:
-            self.title_chars.fit(titles)
+            self.title_chars.fit(
+                titles, words=vocabulary if self.options.word_vocabulary_title else ()
+            )
         if self.options.use_words:
             self.words = TfidfVectorizer(
                 analyzer=_identity, sublinear_tf=True, min_df=min(self.options.min_df, len(texts))
@@ -126,18 +151,49 @@ class CaseClassifier:
         texts: Sequence[tuple[str, str]],
         labels: Sequence[str],
         unlabelled: Sequence[tuple[str, str]] = (),
+        distant: Sequence[tuple[str, str]] = (),
+        distant_labels: Sequence[str] = (),
     ) -> CaseClassifier:
         """Fit on (title, description) pairs and their labels; `unlabelled` pairs are used only
         as the options say: for the vocabulary and IDF (on by default: it helped), and for
-        self-training (off by default: it did not help; see docs/classifier.md)."""
+        self-training (off by default: it did not help; see docs/classifier.md). `distant`
+        pairs with `distant_labels` (labels from the unit that answered, noisier than a
+        person's) are training rows too, weighted by `options.distant_weight`; those whose
+        label is not one of the labelled rows' are left out."""
         docs, titles, labels = self._checked(texts, labels)
+        known = set(labels)
+        distant_rows = [
+            (pair, label)
+            for pair, label in zip(distant, distant_labels, strict=True)
+            if label in known
+        ]
+        d_docs, d_titles = self._pairs([pair for pair, _label in distant_rows])
+        seen = set(unlabelled)
+        fresh = [pair for pair, _label in distant_rows if pair not in seen]
         extra, extra_titles = (
-            self._pairs(unlabelled) if self.options.vocabulary_from_unlabelled else ([], [])
+            self._pairs([*unlabelled, *fresh])
+            if self.options.vocabulary_from_unlabelled
+            else ([], [])
         )
         self._fit_features(docs + extra, titles + extra_titles)
         x = self._features(docs, titles)
         y = np.asarray(labels)
         self.model = self._fit_model(x, y)
+        weights = None
+        used_distant = 0
+        if distant_rows:
+            x_distant = self._features(d_docs, d_titles)
+            y_distant = np.asarray([label for _pair, label in distant_rows])
+            if self.options.distant_agreeing_only:
+                keep = self.model.classes_[self._svc().decision_function(x_distant).argmax(1)]
+                keep = keep == y_distant
+                x_distant, y_distant = x_distant[keep], y_distant[keep]
+            used_distant = len(y_distant)
+            weights = np.concatenate(
+                [np.ones(len(y)), np.full(len(y_distant), self.options.distant_weight)]
+            )
+            x, y = vstack([x, x_distant], format="csr"), np.concatenate([y, y_distant])
+            self.model = self._fit_model(x, y, weights)
         added = 0
         share = self.options.self_training_share
         if share > 0 and unlabelled:
@@ -145,7 +201,9 @@ class CaseClassifier:
             for _round in range(self.options.self_training_rounds):
                 pseudo, keep = self._surest(x_unlabelled, share)
                 self.model = self._fit_model(
-                    vstack([x, x_unlabelled[keep]]), np.concatenate([y, pseudo[keep]])
+                    vstack([x, x_unlabelled[keep]]),
+                    np.concatenate([y, pseudo[keep]]),
+                    None if weights is None else np.concatenate([weights, np.ones(keep.sum())]),
                 )
                 added = int(keep.sum())
         self.labels = [str(label) for label in self.model.classes_]
@@ -155,6 +213,7 @@ class CaseClassifier:
             "labels": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
             "unlabelled_rows": len(unlabelled),
             "pseudo_labelled_rows": added,
+            "distant_rows": used_distant,
             "features": int(x.shape[1]),
             "dropped_labels": self.dropped,
         }
@@ -177,15 +236,18 @@ class CaseClassifier:
             raise TrainingError("every text is empty")
         return docs, titles, [label for _t, label in rows]
 
-    def _fit_model(self, x, y) -> CalibratedClassifierCV:
+    def _fit_model(self, x, y, weights=None) -> CalibratedClassifierCV:
         folds = min(CALIBRATION_FOLDS, min(Counter(y).values()))
         model = CalibratedClassifierCV(
-            LinearSVC(C=self.options.c),
+            LinearSVC(
+                C=self.options.c,
+                class_weight="balanced" if getattr(self.options, "balanced", False) else None,
+            ),
             method="sigmoid",
             cv=StratifiedKFold(folds, shuffle=True, random_state=0),
             ensemble=False,
         )
-        return model.fit(x, y)
+        return model.fit(x, y, sample_weight=weights)
 
     def _surest(self, x, share: float) -> tuple[np.ndarray, np.ndarray]:
         """Labels the current model gives `x`, and a mask of the `share` it is surest of."""

@@ -70,6 +70,7 @@ def train_model(
     source: str = TrainingSource.CSV,
     options: Options | None = None,
     unlabelled: Sequence[tuple[str, str]] = (),
+    distant: Dataset | None = None,
     label_map: dict[str, str] | None = None,
     cv_folds: int = 5,
     version: str | None = None,
@@ -78,13 +79,21 @@ def train_model(
 
     From platform cases the labels are category codes and map to themselves; from a CSV the
     map is `label_map`, else each label whose text is a category code or name of the active
-    taxonomy. Raises ServiceError when the data cannot make a model.
+    taxonomy. `distant` rows (`data.distant_labels`: labelled by the unit that answered them)
+    are added to the training rows, and to every cross-validation fold's training part, never
+    to what is scored. Raises ServiceError when the data cannot make a model.
     """
     options = options or Options()
     try:
-        classifier = CaseClassifier(options).fit(dataset.texts, dataset.labels, unlabelled)
+        classifier = CaseClassifier(options).fit(
+            dataset.texts,
+            dataset.labels,
+            unlabelled,
+            distant=distant.texts if distant else (),
+            distant_labels=distant.labels if distant else (),
+        )
         metrics = (
-            cross_validate(dataset, options, folds=cv_folds, unlabelled=unlabelled)
+            cross_validate(dataset, options, folds=cv_folds, unlabelled=unlabelled, distant=distant)
             if cv_folds >= 2
             else {}
         )
@@ -106,6 +115,8 @@ def train_model(
 
     taxonomy = Taxonomy.objects.filter(is_active=True).values_list("version", flat=True).first()
     summary = {**dataset.summary(), **classifier.summary}
+    if distant:
+        summary["distant"] = distant.summary()
     with transaction.atomic():
         model = ClassifierModel.objects.create(
             version=version or _next_version(),

@@ -1,6 +1,7 @@
 """manage.py classifier train|evaluate|list|activate|rollback|map: the category classifier.
 
 manage.py classifier train --csv FILE --text-cols 留言主题,留言详情 --label-col 一级标签
+manage.py classifier train ... --distant-csv ANSWERED.csv [--unit-col 答复意见]
 manage.py classifier train                      # from closed cases with a confirmed category
 manage.py classifier evaluate --csv FILE --text-cols ... --label-col ... [--model VERSION]
 manage.py classifier list
@@ -62,6 +63,28 @@ class Command(BaseCommand):
             help="unlabelled messages: their words go into the vocabulary (and with --self-training, pseudo-labelled rows into training)",
         )
         train.add_argument(
+            "--distant-csv",
+            action="append",
+            default=[],
+            metavar="CSV",
+            help="answered messages: labelled by the unit named in --unit-col (civicgrid/"
+            "classifier/units.py) and added to the training rows (their text only)",
+        )
+        train.add_argument(
+            "--unit-col", default="答复意见", help="the answer column of --distant-csv"
+        )
+        train.add_argument(
+            "--distant-weight",
+            type=float,
+            default=Options.distant_weight,
+            help="weight of a distant row against a labelled row's 1",
+        )
+        train.add_argument(
+            "--distant-agreeing-only",
+            action="store_true",
+            help="keep only the distant rows a model of the labelled rows agrees with",
+        )
+        train.add_argument(
             "--self-training",
             type=float,
             default=Options.self_training_share,
@@ -78,6 +101,14 @@ class Command(BaseCommand):
             help="weight of the title's own n-gram block (0 turns it off)",
         )
         train.add_argument("--words", action="store_true", help="add jieba words (slower)")
+        train.add_argument(
+            "--word-vocabulary",
+            type=int,
+            default=Options.word_vocabulary,
+            metavar="LENGTH",
+            help="words of char-n+1..LENGTH characters learnt with jieba at training, "
+            "looked up among the character grams at run time (0 turns it off)",
+        )
         train.add_argument("--cv-folds", type=int, default=5, help="0 skips cross-validation")
         train.add_argument("--map", nargs="*", default=None, metavar="LABEL=CODE")
         train.add_argument("--version")
@@ -122,18 +153,26 @@ class Command(BaseCommand):
         unlabelled = []
         for path in options["unlabelled"]:
             unlabelled += data.read_unlabelled(path, options["text_cols"])
+        distant = None
+        for path in options["distant_csv"]:
+            more = data.distant_labels(path, options["text_cols"], options["unit_col"])
+            distant = more if distant is None else distant.extended(more)
         settings = Options(
             char_n=options["char_n"],
             c=options["c"],
             title_block=options["title_block"],
             use_words=options["words"],
+            word_vocabulary=options["word_vocabulary"],
             self_training_share=options["self_training"] if unlabelled else 0.0,
+            distant_weight=options["distant_weight"],
+            distant_agreeing_only=options["distant_agreeing_only"],
         )
         model = services.train_model(
             dataset,
             source=source,
             options=settings,
             unlabelled=unlabelled,
+            distant=distant,
             label_map=_pairs(options["map"]) if options["map"] is not None else None,
             cv_folds=options["cv_folds"],
             version=options["version"],
@@ -142,6 +181,11 @@ class Command(BaseCommand):
             f"Trained {model.version} on {dataset.summary()['rows']} rows "
             f"({len(model.labels)} labels, {model.size // 1024} KiB)."
         )
+        if distant is not None:
+            self.stdout.write(
+                f"Distant rows: {model.training_summary.get('distant_rows', 0)} used of "
+                f"{len(distant.labels)} labelled by their unit ({distant.origin})."
+            )
         if model.metrics:
             self.stdout.write(
                 f"{model.metrics['folds']}-fold cross-validation: "
