@@ -37,14 +37,16 @@ class TrainingError(ValueError):
 class Options:
     """How a model is trained. The defaults are what bench/classify.py measured best."""
 
-    char_n: int = 2  # character 1..n-grams
+    # Character 1..n-grams; longer ones only where they are words of the vocabulary below.
+    char_n: int = 1
     use_words: bool = False  # jieba words as a second feature block (slow: see the docs)
     # Words longer than char_n, up to this many characters, learnt once at training time by
     # segmenting the training (and unlabelled) texts with jieba: at run time the character
     # grams of those lengths count where they are such a word (a lookup, no segmenting).
-    # 0 turns it off; `word_vocabulary_title` does the same in the title's block.
-    word_vocabulary: int = 0
-    word_vocabulary_title: bool = False
+    # 0 turns it off; `word_vocabulary_title` uses them in the title's block too. Unigrams
+    # and these words measured better than all 1-2 grams (docs/classifier.md).
+    word_vocabulary: int = 4
+    word_vocabulary_title: bool = True
     min_df: int = 2  # a feature must occur in this many training texts
     c: float = 2.0  # LinearSVC regularisation (smaller: smoother)
     balanced: bool = False  # LinearSVC class_weight="balanced"
