@@ -180,7 +180,8 @@ def main() -> None:
     # Every fold's training segments the same texts with jieba to learn its word vocabulary
     # (about 10 s for 8,000 texts); segmentation is deterministic, so the benchmark remembers
     # it across folds. The vocabulary itself is still learnt from each fold's own texts.
-    pipeline.words = functools.lru_cache(maxsize=None)(pipeline.words)
+    segment = pipeline.words
+    pipeline.words = functools.lru_cache(maxsize=None)(segment)
 
     texts, labels, unlabelled = load()
     dataset = Dataset(texts, labels, origin="labelled_train.csv")
@@ -269,6 +270,7 @@ def main() -> None:
         title="Stratified 5-fold cross-validation, 935 labelled messages (mean over the seeds)",
     )
 
+    pipeline.words = segment  # the real training time: jieba over every text
     started = time.perf_counter()
     model = CaseClassifier(Options()).fit(texts, labels, unlabelled)
     fit_seconds = time.perf_counter() - started

@@ -19,6 +19,11 @@ from scipy.sparse import csr_matrix
 _PRIME = 1_000_003
 _MODULUS = 2_147_483_647  # 2**31 - 1: h * _PRIME stays well inside int64
 _LENGTH_SALT = 7_919_111
+# A vocabulary word's key: its full hash (< 2**31) plus (length - 1) << 31.
+_KEY_SHIFT = 31
+_LONGEST_WORD = 8
+_SENTINEL = np.iinfo(np.int64).max
+_FILTER_MASK = (1 << 19) - 1  # a 512 KB bitmap: about 5% of it set for 25,000 words
 
 
 class CharNgramTfidf:
@@ -36,8 +41,9 @@ class CharNgramTfidf:
         self.min_df = min_df
         self.columns: np.ndarray = np.zeros(0, dtype=np.int32)
         self.idf: np.ndarray = np.zeros(0)
-        # Sorted keys (full hash * 8 + length - 1) of the vocabulary words longer than n.
+        # Sorted keys (see _KEY_SHIFT) of the vocabulary words longer than n.
         self.word_keys: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.word_filter: np.ndarray = np.zeros(0, dtype=bool)
         self.word_n: int = 0  # the longest word kept (0: no vocabulary)
 
     @staticmethod
@@ -47,38 +53,48 @@ class CharNgramTfidf:
 
     def _grams(self, text: str, spans: bool = True) -> tuple[np.ndarray, ...]:
         """(bucket, start, length) of every n-gram, in the order: all 1-grams, all 2-grams, ...
-        (spaces dropped), then the vocabulary words found; only the buckets without `spans`."""
+        (spaces dropped), then the vocabulary words found; only the buckets without `spans`.
+
+        Few numpy calls per text (their overhead, not the arithmetic, is the cost): the grams
+        longer than n of every length are looked up in the vocabulary in one `searchsorted`.
+        """
         codes = self._codes(text)
-        buckets, starts, lengths = [], [], []
+        parts, longer, starts, lengths = [], [], [], []
         rolling = codes
         for k in range(max(self.n, getattr(self, "word_n", 0))):
             if k:
                 if len(rolling) < 2:
                     break
                 rolling = (rolling[:-1] * _PRIME + codes[k:]) % _MODULUS
-            where = None
-            if k >= self.n:  # longer than n: only the vocabulary's words
-                keys = rolling * 8 + k
-                found = np.searchsorted(self.word_keys, keys)
-                found = np.minimum(found, len(self.word_keys) - 1)
-                where = np.flatnonzero(self.word_keys[found] == keys)
-                if not len(where):
-                    continue
-            hashed = (rolling + k * _LENGTH_SALT) % self.buckets
-            buckets.append(hashed if where is None else hashed[where])
+            if k < self.n:
+                parts.append((rolling + k * _LENGTH_SALT) % self.buckets)
+            else:  # longer than n: only the vocabulary's words, looked up below
+                longer.append(rolling + (k << _KEY_SHIFT))
             if spans:
-                starts.append(np.arange(len(rolling)) if where is None else where)
-                lengths.append(k + 1)
-        if not buckets:
+                starts.append(np.arange(len(rolling)))
+                lengths.append(np.full(len(rolling), k + 1))
+        if longer:
+            keys = np.concatenate(longer) if len(longer) > 1 else longer[0]
+            # A bitmap of the words' low bits rules out most grams with one gather; only the
+            # rest are searched for exactly.
+            words = self.word_filter[keys & _FILTER_MASK]
+            maybe = np.flatnonzero(words)
+            candidates = keys[maybe]
+            words[maybe] = self.word_keys[np.searchsorted(self.word_keys, candidates)] == candidates
+            found = keys[words]
+            parts.append(((found & _MODULUS) + (found >> _KEY_SHIFT) * _LENGTH_SALT) % self.buckets)
+        if not parts:
             empty = np.zeros(0, dtype=np.int64)
             return (empty, empty, empty) if spans else (empty,)
+        buckets = np.concatenate(parts) if len(parts) > 1 else parts[0]
         if not spans:
-            return (np.concatenate(buckets),)
-        return (
-            np.concatenate(buckets),
-            np.concatenate(starts),
-            np.concatenate([np.full(len(b), k) for b, k in zip(buckets, lengths, strict=True)]),
-        )
+            return (buckets,)
+        starts, lengths = np.concatenate(starts), np.concatenate(lengths)
+        if longer:  # the grams longer than n that are not words are not there
+            keep = np.ones(len(starts), dtype=bool)
+            keep[len(starts) - len(words) :] = words
+            starts, lengths = starts[keep], lengths[keep]
+        return buckets, starts, lengths
 
     def _hashes(self, text: str) -> np.ndarray:
         return self._grams(text, spans=False)[0]
@@ -87,14 +103,17 @@ class CharNgramTfidf:
         keys = []
         for word in words:
             codes = self._codes(word)
-            if not self.n < len(codes) <= 8:
+            if not self.n < len(codes) <= _LONGEST_WORD:
                 continue
             value = codes[0]
             for code in codes[1:]:
                 value = (value * _PRIME + code) % _MODULUS
-            keys.append(int(value) * 8 + len(codes) - 1)
-        self.word_keys = np.unique(np.asarray(keys, dtype=np.int64))
-        self.word_n = max((k % 8) + 1 for k in keys) if keys else 0
+            keys.append(int(value) + ((len(codes) - 1) << _KEY_SHIFT))
+        # Sorted, and a sentinel at the end: `searchsorted` never points past it.
+        self.word_keys = np.append(np.unique(np.asarray(keys, dtype=np.int64)), _SENTINEL)
+        self.word_filter = np.zeros(_FILTER_MASK + 1, dtype=bool)
+        self.word_filter[self.word_keys[:-1] & _FILTER_MASK] = True
+        self.word_n = max((k >> _KEY_SHIFT) + 1 for k in keys) if keys else 0
 
     def fit(self, texts: Sequence[str], words: Sequence[str] = ()) -> CharNgramTfidf:
         """Fit on `texts`; `words` (longer than n characters, up to 8) are the vocabulary whose
