@@ -51,12 +51,16 @@ class CharNgramTfidf:
         codes = np.frombuffer(text.replace(" ", "").encode("utf-32-le"), dtype=np.uint32)
         return codes.astype(np.int64)
 
-    def _grams(self, text: str, spans: bool = True) -> tuple[np.ndarray, ...]:
+    def _grams(
+        self, text: str, spans: bool = True, hits: list | None = None
+    ) -> tuple[np.ndarray, ...]:
         """(bucket, start, length) of every n-gram, in the order: all 1-grams, all 2-grams, ...
         (spaces dropped), then the vocabulary words found; only the buckets without `spans`.
 
         Few numpy calls per text (their overhead, not the arithmetic, is the cost): the grams
         longer than n of every length are looked up in the vocabulary in one `searchsorted`.
+        If `hits` is a list, the positions in `word_keys` of the words found are appended to it
+        (one array), for the word clusters (clusters.py).
         """
         codes = self._codes(text)
         parts, longer, starts, lengths = [], [], [], []
@@ -80,9 +84,15 @@ class CharNgramTfidf:
             words = self.word_filter[keys & _FILTER_MASK]
             maybe = np.flatnonzero(words)
             candidates = keys[maybe]
-            words[maybe] = self.word_keys[np.searchsorted(self.word_keys, candidates)] == candidates
+            positions = np.searchsorted(self.word_keys, candidates)
+            matched = self.word_keys[positions] == candidates
+            words[maybe] = matched
             found = keys[words]
+            if hits is not None:
+                hits.append(positions[matched])
             parts.append(((found & _MODULUS) + (found >> _KEY_SHIFT) * _LENGTH_SALT) % self.buckets)
+        if hits is not None and not longer:
+            hits.append(np.zeros(0, dtype=np.int64))
         if not parts:
             empty = np.zeros(0, dtype=np.int64)
             return (empty, empty, empty) if spans else (empty,)
@@ -96,19 +106,30 @@ class CharNgramTfidf:
             starts, lengths = starts[keep], lengths[keep]
         return buckets, starts, lengths
 
-    def _hashes(self, text: str) -> np.ndarray:
-        return self._grams(text, spans=False)[0]
+    def _hashes(self, text: str, hits: list | None = None) -> np.ndarray:
+        return self._grams(text, spans=False, hits=hits)[0]
+
+    def word_key(self, word: str) -> int | None:
+        """The key of a vocabulary word (see _KEY_SHIFT); None if it is not longer than n
+        characters or longer than the longest kept."""
+        codes = self._codes(word)
+        if not self.n < len(codes) <= _LONGEST_WORD:
+            return None
+        value = codes[0]
+        for code in codes[1:]:
+            value = (value * _PRIME + code) % _MODULUS
+        return int(value) + ((len(codes) - 1) << _KEY_SHIFT)
+
+    def word_positions(self, words: Sequence[str]) -> np.ndarray:
+        """The position in `word_keys` of each of `words` (-1 where it is not a vocabulary
+        word): what `transform(..., hits=...)` reports for their occurrences."""
+        keys = [self.word_key(w) for w in words]
+        known = np.asarray([k if k is not None else -1 for k in keys], dtype=np.int64)
+        positions = np.searchsorted(self.word_keys, known)
+        return np.where(self.word_keys[positions] == known, positions, -1)
 
     def _set_words(self, words) -> None:
-        keys = []
-        for word in words:
-            codes = self._codes(word)
-            if not self.n < len(codes) <= _LONGEST_WORD:
-                continue
-            value = codes[0]
-            for code in codes[1:]:
-                value = (value * _PRIME + code) % _MODULUS
-            keys.append(int(value) + ((len(codes) - 1) << _KEY_SHIFT))
+        keys = [key for key in map(self.word_key, words) if key is not None]
         # Sorted, and a sentinel at the end: `searchsorted` never points past it.
         self.word_keys = np.append(np.unique(np.asarray(keys, dtype=np.int64)), _SENTINEL)
         self.word_filter = np.zeros(_FILTER_MASK + 1, dtype=bool)
@@ -133,8 +154,8 @@ class CharNgramTfidf:
     def size(self) -> int:
         return len(self.idf)
 
-    def _row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        columns = self.columns[self._hashes(text)]
+    def _row(self, text: str, hits: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+        columns = self.columns[self._hashes(text, hits)]
         columns = columns[columns >= 0]
         if not len(columns):
             return columns, np.zeros(0)
@@ -142,12 +163,14 @@ class CharNgramTfidf:
         values = (1.0 + np.log(counts)) * self.idf[columns]
         return columns, values / np.sqrt(values @ values)
 
-    def transform(self, texts: Sequence[str]) -> csr_matrix:
+    def transform(self, texts: Sequence[str], hits: list | None = None) -> csr_matrix:
+        """TF-IDF rows of `texts`; if `hits` is a list, one array per text is appended to it:
+        the positions in `word_keys` of the vocabulary words found in that text."""
         indptr = [0]
         indices = []
         data = []
         for text in texts:
-            columns, values = self._row(text)
+            columns, values = self._row(text, hits)
             indices.append(columns)
             data.append(values)
             indptr.append(indptr[-1] + len(columns))

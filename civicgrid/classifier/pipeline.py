@@ -17,9 +17,10 @@ from scipy.sparse import hstack, vstack
 from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.svm import LinearSVC
 
+from civicgrid.classifier.clusters import WordClusters, WordVectorMean, word_vectors
 from civicgrid.classifier.features import CharNgramTfidf
 from civicgrid.classifier.text import case_text, normalise, words
 
@@ -67,6 +68,20 @@ class Options:
     # trained on the labelled rows alone agrees with are kept.
     distant_weight: float = 1.0
     distant_agreeing_only: bool = False
+    # Word clusters (clusters.py): k-means clusters of the vocabulary words' vectors (PPMI
+    # of jieba-token co-occurrence within `cluster_window` in the training and unlabelled
+    # texts, truncated SVD to `cluster_dimensions`), one block of cluster counts per number
+    # of clusters in `word_clusters` (empty: off), each scaled by `cluster_weight`.
+    word_clusters: tuple[int, ...] = ()
+    cluster_weight: float = 0.5
+    cluster_window: int = 2
+    cluster_dimensions: int = 100
+    # The IDF-weighted mean of the same word vectors as a dense block, scaled by this (0: off).
+    word_vector_block: float = 0.0
+    # Per-label offsets added to the log-probabilities before the argmax (predict and the
+    # order of suggestions; the probabilities shown stay the calibrated ones), learnt to
+    # maximise macro-F1 on out-of-fold scores of the training rows (see _offsets).
+    decision_offsets: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -96,6 +111,8 @@ class CaseClassifier:
             if self.options.title_block
             else None
         )
+        self.clusters: list[WordClusters | WordVectorMean] = []
+        self.offsets: np.ndarray | None = None
         self.words: TfidfVectorizer | None = None
         self.word_names: np.ndarray = np.array([])
         self.model: CalibratedClassifierCV | None = None
@@ -110,34 +127,65 @@ class CaseClassifier:
     def _title(self, title: str) -> str:
         return normalise(title)
 
-    def _vocabulary(self, texts: Sequence[str]) -> list[str]:
+    def _vocabulary(self, tokenised: Sequence[Sequence[str]]) -> list[str]:
         """Words of char_n+1 .. word_vocabulary characters that jieba finds in at least min_df
-        of `texts`."""
+        of the texts (`tokenised`: their jieba words)."""
         shortest, longest = self.options.char_n + 1, self.options.word_vocabulary
         df: Counter = Counter()
-        for text in texts:
-            df.update({w for w in words(text) if shortest <= len(w) <= longest})
-        least = min(self.options.min_df, len(texts))
+        for tokens in tokenised:
+            df.update({w for w in tokens if shortest <= len(w) <= longest})
+        least = min(self.options.min_df, len(tokenised))
         return sorted(w for w, n in df.items() if n >= least)
 
     def _fit_features(self, texts: Sequence[str], titles: Sequence[str]) -> None:
-        vocabulary = self._vocabulary(texts) if self.options.word_vocabulary else []
+        options = self.options
+        word_clusters = getattr(options, "word_clusters", ())
+        tokenised = (
+            [words(t) for t in texts] if options.word_vocabulary or options.use_words else []
+        )
+        vocabulary = self._vocabulary(tokenised) if options.word_vocabulary else []
         self.chars.fit(texts, words=vocabulary)
         if self.title_chars is not None:
-            self.title_chars.fit(
-                titles, words=vocabulary if self.options.word_vocabulary_title else ()
+            self.title_chars.fit(titles, words=vocabulary if options.word_vocabulary_title else ())
+        self.clusters = []
+        vector_block = getattr(options, "word_vector_block", 0.0)
+        if (word_clusters or vector_block) and vocabulary:
+            vectors = word_vectors(
+                tokenised,
+                vocabulary,
+                window=options.cluster_window,
+                dimensions=options.cluster_dimensions,
+                min_count=options.min_df,
             )
+            positions = self.chars.word_positions(vocabulary)
+            hits: list[np.ndarray] = []
+            self.chars.transform(texts, hits=hits)
+            keys = len(self.chars.word_keys)
+            self.clusters = [
+                WordClusters(k).fit(vectors, positions, keys, hits) for k in word_clusters
+            ]
+            if vector_block:
+                self.clusters.append(WordVectorMean().fit(vectors, positions, keys, hits))
         if self.options.use_words:
             self.words = TfidfVectorizer(
                 analyzer=_identity, sublinear_tf=True, min_df=min(self.options.min_df, len(texts))
-            ).fit([words(t) for t in texts])
+            ).fit(tokenised)
             self.word_names = self.words.get_feature_names_out()
 
     def _features(self, texts: Sequence[str], titles: Sequence[str]):
-        blocks = [self.chars.transform(texts)]
+        clusters = getattr(self, "clusters", [])  # not in models pickled before them
+        hits: list[np.ndarray] | None = [] if clusters else None
+        blocks = [self.chars.transform(texts, hits=hits)]
         title_chars = getattr(self, "title_chars", None)  # None in models pickled before it
         if title_chars is not None:
             blocks.append(self.options.title_block * title_chars.transform(titles))
+        for block in clusters:
+            weight = (
+                self.options.word_vector_block
+                if isinstance(block, WordVectorMean)
+                else self.options.cluster_weight
+            )
+            blocks.append(weight * block.transform(hits))
         if self.words is not None:
             blocks.append(self.words.transform([words(t) for t in texts]))
         return blocks[0] if len(blocks) == 1 else hstack(blocks, format="csr")
@@ -180,6 +228,7 @@ class CaseClassifier:
         self._fit_features(docs + extra, titles + extra_titles)
         x = self._features(docs, titles)
         y = np.asarray(labels)
+        x_labelled, y_labelled = x, y
         self.model = self._fit_model(x, y)
         weights = None
         used_distant = 0
@@ -209,6 +258,11 @@ class CaseClassifier:
                 )
                 added = int(keep.sum())
         self.labels = [str(label) for label in self.model.classes_]
+        self.offsets = (
+            self._offsets(x_labelled, y_labelled)
+            if getattr(self.options, "decision_offsets", False)
+            else None
+        )
         counts = Counter(labels)
         self.summary = {
             "rows": len(labels),
@@ -261,6 +315,23 @@ class CaseClassifier:
         keep = margin >= np.quantile(margin, 1 - share) if share < 1 else np.ones(len(margin), bool)
         return self.model.classes_[scores.argmax(axis=1)], keep
 
+    def _offsets(self, x, y: np.ndarray) -> np.ndarray:
+        """Per-label offsets to the log-probabilities that maximise macro-F1 of the argmax on
+        out-of-fold scores of the labelled training rows (the calibration's own folds, so the
+        scores are those its sigmoids were fitted on): coordinate ascent over a grid, a few
+        passes, ties kept at the smaller offset. Only ever sees the rows it is trained on."""
+        folds = min(CALIBRATION_FOLDS, min(Counter(y).values()))
+        scores = cross_val_predict(
+            LinearSVC(C=self.options.c),
+            x,
+            y,
+            cv=StratifiedKFold(folds, shuffle=True, random_state=0),
+            method="decision_function",
+        )
+        log_p = np.log(np.clip(self._probabilities(scores), 1e-12, None))
+        truth = np.searchsorted(self.model.classes_, y)
+        return best_offsets(log_p, truth)
+
     def _svc(self) -> LinearSVC:
         return self.model.calibrated_classifiers_[0].estimator
 
@@ -275,10 +346,15 @@ class CaseClassifier:
         sigmoid, normalised over the labels), without scikit-learn's per-call input checks:
         those cost several milliseconds for a single row, more than everything else."""
         svc = self._svc()
+        return self._probabilities(np.asarray(x @ svc.coef_.T) + svc.intercept_)
+
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """The LinearSVC's scores through the calibration's sigmoids, normalised."""
         calibrators = self.model.calibrated_classifiers_[0].calibrators
         a = np.array([c.a_ for c in calibrators])
         b = np.array([c.b_ for c in calibrators])
-        scores = np.asarray(x @ svc.coef_.T) + svc.intercept_
+        if scores.ndim == 1:
+            scores = scores[:, None]
         probabilities = expit(-(scores * a + b))
         if len(self.labels) == 2:  # one score, for the second label
             return np.column_stack([1.0 - probabilities[:, 0], probabilities[:, 0]])
@@ -286,9 +362,17 @@ class CaseClassifier:
         uniform = np.full_like(probabilities, 1.0 / probabilities.shape[1])
         return np.divide(probabilities, total, out=uniform, where=total != 0)
 
+    def _ranking(self, probabilities: np.ndarray) -> np.ndarray:
+        """What the labels are ranked by: the probabilities, or their logarithms plus the
+        learnt offsets."""
+        offsets = getattr(self, "offsets", None)
+        if offsets is None:
+            return probabilities
+        return np.log(np.clip(probabilities, 1e-12, None)) + offsets
+
     def predict(self, texts: Sequence[tuple[str, str]]) -> list[str]:
-        probabilities = self.predict_proba(texts)
-        return [self.labels[i] for i in probabilities.argmax(axis=1)]
+        ranking = self._ranking(self.predict_proba(texts))
+        return [self.labels[i] for i in ranking.argmax(axis=1)]
 
     def suggest(self, title: str, description: str, k: int = 3) -> list[Prediction]:
         """The `k` likeliest labels with their probability and the words that pushed the text
@@ -296,7 +380,7 @@ class CaseClassifier:
         text, title = self.text(title, description), self._title(title)
         x = self._features([text], [title])
         probabilities = self._calibrated(x)[0]
-        order = np.argsort(-probabilities)[:k]
+        order = np.argsort(-self._ranking(probabilities), kind="stable")[:k]
         names = self._names(text, title)
         return [
             Prediction(self.labels[i], float(probabilities[i]), self._drivers(x, i, names))
@@ -309,13 +393,16 @@ class CaseClassifier:
         offset = self.chars.size
         title_chars = getattr(self, "title_chars", None)
         title_terms = title_chars.term_finder(title) if title_chars is not None else None
-        words_offset = offset + (title_chars.size if title_chars is not None else 0)
+        clusters_offset = offset + (title_chars.size if title_chars is not None else 0)
+        words_offset = clusters_offset + sum(b.clusters for b in getattr(self, "clusters", []))
 
         def name(column: int) -> str:
             if column < offset:
                 return chars(column)
-            if column < words_offset:
+            if column < clusters_offset:
                 return title_terms(column - offset)
+            if column < words_offset:  # a cluster of words: no one term of the text
+                return ""
             return str(self.word_names[column - words_offset])
 
         return name
@@ -337,3 +424,41 @@ class CaseClassifier:
                 continue
             chosen.append(term)
         return chosen
+
+
+OFFSET_GRID = np.round(np.arange(-1.0, 1.0001, 0.1), 2)
+OFFSET_PASSES = 3
+
+
+def macro_f1(truth: np.ndarray, predicted: np.ndarray, labels: int) -> float:
+    """Macro-F1 over label indices 0..labels-1 (a label neither true nor predicted scores 0,
+    as scikit-learn's zero_division=0 does)."""
+    confusion = np.bincount(truth * labels + predicted, minlength=labels * labels)
+    confusion = confusion.reshape(labels, labels)
+    right = np.diag(confusion)
+    total = confusion.sum(axis=0) + confusion.sum(axis=1)
+    return float(np.mean(np.divide(2.0 * right, total, out=np.zeros(labels), where=total > 0)))
+
+
+def best_offsets(log_p: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per-column offsets (from OFFSET_GRID) to `log_p` whose argmax has the best macro-F1
+    against `truth` (column indices): coordinate ascent, OFFSET_PASSES passes over the columns;
+    an offset changes only for a strictly better score, and among equal scores the one nearest
+    0 wins, so with nothing to gain the offsets stay 0."""
+    labels = log_p.shape[1]
+    offsets = np.zeros(labels)
+    best = macro_f1(truth, log_p.argmax(axis=1), labels)
+    by_size = OFFSET_GRID[np.argsort(np.abs(OFFSET_GRID), kind="stable")]
+    for _pass in range(OFFSET_PASSES):
+        changed = False
+        for j in range(labels):
+            current = offsets[j]
+            for value in by_size:
+                offsets[j] = value
+                score = macro_f1(truth, (log_p + offsets).argmax(axis=1), labels)
+                if score > best + 1e-12:
+                    best, current, changed = score, value, True
+            offsets[j] = current
+        if not changed:
+            break
+    return offsets
