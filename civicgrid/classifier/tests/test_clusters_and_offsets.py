@@ -49,7 +49,7 @@ def test_a_model_with_word_clusters_trains_suggests_and_explains_with_words():
     data_rows = rows()
     texts = [(r["留言主题"], r["留言详情"]) for r in data_rows]
     labels = [r["一级标签"] for r in data_rows]
-    plain = CaseClassifier(Options()).fit(texts, labels)
+    plain = CaseClassifier(Options(word_clusters=())).fit(texts, labels)
     model = CaseClassifier(Options(word_clusters=(4,), cluster_dimensions=8)).fit(texts, labels)
     assert model.summary["features"] == plain.summary["features"] + 4
     top = model.suggest("家门口的公交车站", "公交车线路太少，等车很久")

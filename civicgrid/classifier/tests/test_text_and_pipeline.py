@@ -77,6 +77,9 @@ def test_title_block_columns_are_explained_by_the_title():
     title, description = "公交车站太远", "小区门口没有车站"
     x = model._features([model.text(title, description)], [model._title(title)])
     name = model._names(model.text(title, description), model._title(title))
-    in_title = [c for c in x.indices if c >= model.chars.size]
+    title_end = model.chars.size + model.title_chars.size
+    in_title = [c for c in x.indices if model.chars.size <= c < title_end]
     assert in_title
     assert all(name(int(c)) and name(int(c)) in title for c in in_title)
+    in_clusters = [c for c in x.indices if c >= title_end]  # the word clusters' block
+    assert in_clusters and not any(name(int(c)) for c in in_clusters)
