@@ -77,6 +77,7 @@ class Options:
     cluster_weight: float = 0.3
     cluster_window: int = 2
     cluster_dimensions: int = 100
+    cluster_seed: int = 0  # k-means' (and the SVD's) random state
     # The IDF-weighted mean of the same word vectors as a dense block, scaled by this (0: off).
     word_vector_block: float = 0.0
     # Per-label offsets added to the log-probabilities before the argmax (predict and the
@@ -158,13 +159,17 @@ class CaseClassifier:
                 window=options.cluster_window,
                 dimensions=options.cluster_dimensions,
                 min_count=options.min_df,
+                seed=getattr(options, "cluster_seed", 0),
             )
             positions = self.chars.word_positions(vocabulary)
             hits: list[np.ndarray] = []
             self.chars.transform(texts, hits=hits)
             keys = len(self.chars.word_keys)
             self.clusters = [
-                WordClusters(k).fit(vectors, positions, keys, hits) for k in word_clusters
+                WordClusters(k, seed=getattr(options, "cluster_seed", 0)).fit(
+                    vectors, positions, keys, hits
+                )
+                for k in word_clusters
             ]
             if vector_block:
                 self.clusters.append(WordVectorMean().fit(vectors, positions, keys, hits))
