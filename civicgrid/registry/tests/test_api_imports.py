@@ -175,8 +175,9 @@ def test_large_file_runs_in_the_background_and_is_polled(town, personas, setting
     )
     assert response.status_code == 202, response.content
     job = response.json()
-    # The worker thread may already have started by the time the response is serialised.
-    assert job["status"] in ("pending", "running")
+    # The worker thread may already have started, or on a busy machine even finished, by the
+    # time the response is serialised; the 202 is what says it went to the background.
+    assert job["status"] in ("pending", "running", "succeeded")
     deadline = time.monotonic() + 20
     while True:
         polled = client.get(f"{API}/imports/{job['id']}").json()
