@@ -38,11 +38,18 @@ messages: $(VENV)/.installed
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=node_modules --ignore=var --no-obsolete
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules
 
+# The category classifier of the demo learns from the real message board (../shared/data).
+BOARD ?= ../shared/data/gov_messages
+
 demo-data: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo --scale $(DEMO_SCALE)
 	$(PY) manage.py refresh_rollups --full
 	$(PY) manage.py publish_scorecard --subject unit
+	$(PY) manage.py classifier train --unless-active --activate --cv-folds 3 \
+		--csv $(BOARD)/labelled_train.csv \
+		--unlabelled $(BOARD)/attachment3_messages_with_votes_4326.csv \
+		--unlabelled $(BOARD)/attachment4_messages_with_replies_2816.csv
 
 # The demo runs the background work a real installation runs from its process manager: the
 # deadline sweeper, the notification sender and the rollup refresher; stopping the server

@@ -157,3 +157,11 @@ def test_training_from_closed_cases_labels_by_category_code(town):
 def test_training_from_cases_without_enough_cases_is_refused(db):
     with pytest.raises(CommandError, match="at least two categories"):
         run("train")
+
+
+def test_train_unless_active_trains_only_while_no_model_is_active(tmp_path):
+    path = write_csv(tmp_path / "train.csv")
+    args = ("train", "--csv", str(path), *COLUMNS, "--cv-folds", "0", "--unless-active")
+    assert "Trained v1" in run(*args, "--activate")
+    assert "Model v1 is active; nothing trained." in run(*args, "--activate")
+    assert ClassifierModel.objects.count() == 1

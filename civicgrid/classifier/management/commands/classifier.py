@@ -113,6 +113,11 @@ class Command(BaseCommand):
         train.add_argument("--map", nargs="*", default=None, metavar="LABEL=CODE")
         train.add_argument("--version")
         train.add_argument("--activate", action="store_true")
+        train.add_argument(
+            "--unless-active",
+            action="store_true",
+            help="do nothing when a model is active already (for set-up scripts: make demo)",
+        )
 
         evaluate = sub.add_parser("evaluate", help="score a model on a labelled CSV (JSON)")
         csv_arguments(evaluate, required=True)
@@ -144,6 +149,11 @@ class Command(BaseCommand):
         return model
 
     def _train(self, options: dict) -> None:
+        if options["unless_active"]:
+            active = services.active_model()
+            if active is not None:
+                self.stdout.write(f"Model {active.version} is active; nothing trained.")
+                return
         if options["csv"]:
             dataset = data.read_labelled(options["csv"], options["text_cols"], options["label_col"])
             source = TrainingSource.CSV
