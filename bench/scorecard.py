@@ -53,6 +53,7 @@ PREFIX = "SCORE"
 STREETS, COMMUNITIES, GRIDS = 5, 4, 5  # per district, per street, per community
 UNITS, CATEGORIES = 50, 20
 CHANGES = 10_000
+COMMIT_EVERY = 500_000  # cases per build transaction
 
 
 def setup_postgres() -> None:
@@ -362,24 +363,8 @@ def build(count: int, now: dt.datetime, seed: int = 12345) -> dict:
         batch.clear()
 
     case_columns = [f.column for f in case_fields]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cases, events, callbacks, handlers = [], [], [], []
-        for case, evs, callback, co in rows():
-            cases.append(case)
-            events.extend(evs)
-            if callback:
-                callbacks.append(callback)
-            if co:
-                handlers.append(co)
-            counts["cases"] += 1
-            if len(cases) >= 20_000:
-                counts["events"] += len(events)
-                counts["callbacks"] += len(callbacks)
-                counts["co_handlers"] += len(handlers)
-                insert(cursor, "cases_case", case_columns, cases)
-                insert(cursor, "cases_caseevent", event_fields, events)
-                insert(cursor, "cases_callback", callback_fields, callbacks)
-                insert(cursor, "cases_casehandler", handler_fields, handlers)
+
+    def flush(cursor, cases, events, callbacks, handlers):
         counts["events"] += len(events)
         counts["callbacks"] += len(callbacks)
         counts["co_handlers"] += len(handlers)
@@ -387,7 +372,34 @@ def build(count: int, now: dt.datetime, seed: int = 12345) -> dict:
         insert(cursor, "cases_caseevent", event_fields, events)
         insert(cursor, "cases_callback", callback_fields, callbacks)
         insert(cursor, "cases_casehandler", handler_fields, handlers)
-        if postgres:
+
+    # One transaction per COMMIT_EVERY cases: a single one over 10 million cases keeps every
+    # written page in SQLite's WAL (no checkpoint can pass an open transaction).
+    cases, events, callbacks, handlers = [], [], [], []
+    generated = rows()
+    done = False
+    while not done:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for _ in range(COMMIT_EVERY):
+                item = next(generated, None)
+                if item is None:
+                    done = True
+                    break
+                case, evs, callback, co = item
+                cases.append(case)
+                events.extend(evs)
+                if callback:
+                    callbacks.append(callback)
+                if co:
+                    handlers.append(co)
+                counts["cases"] += 1
+                if len(cases) >= 20_000:
+                    flush(cursor, cases, events, callbacks, handlers)
+            flush(cursor, cases, events, callbacks, handlers)
+        if counts["cases"] % 1_000_000 == 0 and not done:
+            print(f"  built {counts['cases']:,} cases", flush=True)
+    if postgres:
+        with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT setval(pg_get_serial_sequence('cases_case', 'id'), "
                 "(SELECT MAX(id) FROM cases_case))"
