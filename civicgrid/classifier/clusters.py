@@ -20,6 +20,8 @@ from scipy.sparse import coo_matrix, csr_matrix
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.decomposition import TruncatedSVD
 
+from civicgrid.classifier.features import stack_rows, tfidf_row
+
 
 def word_vectors(
     tokenised: Sequence[Sequence[str]],
@@ -111,26 +113,8 @@ class WordClusters:
         return self
 
     def transform(self, texts_hits: Sequence[np.ndarray]) -> csr_matrix:
-        indptr, indices, data = [0], [], []
-        for hits in texts_hits:
-            found = self.cluster_of[hits]
-            found = found[found >= 0]
-            if len(found):
-                columns, counts = np.unique(found, return_counts=True)
-                values = (1.0 + np.log(counts)) * self.idf[columns]
-                values /= np.sqrt(values @ values)
-            else:
-                columns, values = np.zeros(0, dtype=np.int32), np.zeros(0)
-            indices.append(columns)
-            data.append(values)
-            indptr.append(indptr[-1] + len(columns))
-        return csr_matrix(
-            (
-                np.concatenate(data) if data else np.zeros(0),
-                np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32),
-                np.asarray(indptr),
-            ),
-            shape=(len(texts_hits), self.clusters),
+        return stack_rows(
+            [tfidf_row(self.cluster_of[hits], self.idf) for hits in texts_hits], self.clusters
         )
 
 

@@ -26,6 +26,31 @@ _SENTINEL = np.iinfo(np.int64).max
 _FILTER_MASK = (1 << 19) - 1  # a 512 KB bitmap: about 5% of it set for 25,000 words
 
 
+def tfidf_row(columns: np.ndarray, idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One L2-normalised sublinear TF-IDF row from the column of each occurrence (-1: not a
+    feature): (sorted columns, values)."""
+    columns = columns[columns >= 0]
+    if not len(columns):
+        return columns.astype(np.int32), np.zeros(0)
+    columns, counts = np.unique(columns, return_counts=True)
+    values = (1.0 + np.log(counts)) * idf[columns]
+    return columns, values / np.sqrt(values @ values)
+
+
+def stack_rows(rows: Sequence[tuple[np.ndarray, np.ndarray]], width: int) -> csr_matrix:
+    """A CSR matrix of `width` columns from (columns, values) rows."""
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(c) for c, _ in rows], out=indptr[1:])
+    return csr_matrix(
+        (
+            np.concatenate([v for _, v in rows]) if rows else np.zeros(0),
+            np.concatenate([c for c, _ in rows]) if rows else np.zeros(0, dtype=np.int32),
+            indptr,
+        ),
+        shape=(len(rows), width),
+    )
+
+
 class CharNgramTfidf:
     """Character 1..n-grams of a text -> a sublinear TF-IDF row, L2-normalised.
 
@@ -155,33 +180,12 @@ class CharNgramTfidf:
         return len(self.idf)
 
     def _row(self, text: str, hits: list | None = None) -> tuple[np.ndarray, np.ndarray]:
-        columns = self.columns[self._hashes(text, hits)]
-        columns = columns[columns >= 0]
-        if not len(columns):
-            return columns, np.zeros(0)
-        columns, counts = np.unique(columns, return_counts=True)
-        values = (1.0 + np.log(counts)) * self.idf[columns]
-        return columns, values / np.sqrt(values @ values)
+        return tfidf_row(self.columns[self._hashes(text, hits)], self.idf)
 
     def transform(self, texts: Sequence[str], hits: list | None = None) -> csr_matrix:
         """TF-IDF rows of `texts`; if `hits` is a list, one array per text is appended to it:
         the positions in `word_keys` of the vocabulary words found in that text."""
-        indptr = [0]
-        indices = []
-        data = []
-        for text in texts:
-            columns, values = self._row(text, hits)
-            indices.append(columns)
-            data.append(values)
-            indptr.append(indptr[-1] + len(columns))
-        return csr_matrix(
-            (
-                np.concatenate(data) if data else np.zeros(0),
-                np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32),
-                np.asarray(indptr),
-            ),
-            shape=(len(texts), self.size),
-        )
+        return stack_rows([self._row(text, hits) for text in texts], self.size)
 
     def terms(self, text: str) -> dict[int, str]:
         """Column -> the longest n-gram of `text` that falls in it."""
