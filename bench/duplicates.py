@@ -122,6 +122,21 @@ def window_pairs(rows: list[dict], window: dt.timedelta) -> list[tuple[int, int]
     return pairs
 
 
+def group_roots(n: int, pairs) -> list[int]:
+    """Union-find over `n` items joined by `pairs`: each item's group representative."""
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        parent[find(a)] = find(b)
+    return [find(i) for i in range(n)]
+
+
 def build_labels(rows: list[dict], pairs: list[tuple[int, int]]) -> tuple[set, set, dict]:
     """(positive pairs, grey pairs, count per rule); see the module docstring."""
     import unicodedata
@@ -160,20 +175,10 @@ def build_labels(rows: list[dict], pairs: list[tuple[int, int]]) -> tuple[set, s
         elif r >= 0.8 and rows[a]["留言用户"] != rows[b]["留言用户"]:
             grey.add((a, b))
 
-    parent = list(range(len(rows)))
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for rule in rules.values():
-        for a, b in rule:
-            parent[root(a)] = root(b)
+    root = group_roots(len(rows), [pair for rule in rules.values() for pair in rule])
     components = defaultdict(list)
     for i in range(len(rows)):
-        components[root(i)].append(i)
+        components[root[i]].append(i)
     positive = set()
     for members in components.values():
         positive.update(itertools.combinations(sorted(members), 2))
@@ -189,21 +194,12 @@ def split_by_time(rows: list[dict], positive: set) -> tuple[list[int], dt.dateti
     component of the labelled pairs) takes the half of the group's first message.
     """
     cut = sorted(r["at"] for r in rows)[len(rows) // 2]
-    parent = list(range(len(rows)))
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in positive:
-        parent[root(a)] = root(b)
+    root = group_roots(len(rows), positive)
     first: dict[int, dt.datetime] = {}
     for i, row in enumerate(rows):
-        r = root(i)
+        r = root[i]
         first[r] = min(first.get(r, row["at"]), row["at"])
-    return [int(first[root(i)] >= cut) for i in range(len(rows))], cut
+    return [int(first[root[i]] >= cut) for i in range(len(rows))], cut
 
 
 def precision_recall(scored: list[tuple[float, bool]], at: float) -> tuple[float, float, int, int]:
